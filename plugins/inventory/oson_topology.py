@@ -1,0 +1,63 @@
+"""Ansible inventory plugin: reads an OSON `topology.yml` through `appliance.topology`.
+
+The topology file is the only description of the hosts; this plugin turns it into groups and host
+variables so that the inventories of production, Vagrant and the lab cannot drift apart.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: oson_topology
+short_description: OSON appliance topology as an inventory
+description:
+  - Reads a C(topology.yml) validated by the appliance's topology model and builds the groups
+    lb, web, app, db, witness and etcd with their host variables.
+options:
+  plugin:
+    description: Marks the file as an OSON topology.
+    required: true
+    choices: ["oson_topology"]
+"""
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin
+
+try:
+    from appliance.topology import TopologyError, load_topology
+except ImportError as exc:  # the control-node package is not installed in this Python
+    _IMPORT_ERROR: ImportError | None = exc
+else:
+    _IMPORT_ERROR = None
+
+
+class InventoryModule(BaseInventoryPlugin):
+    NAME = "oson_topology"
+
+    def verify_file(self, path: str) -> bool:
+        return super().verify_file(path) and path.endswith(("topology.yml", "topology.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):  # type: ignore[no-untyped-def]
+        super().parse(inventory, loader, path, cache)
+        if _IMPORT_ERROR is not None:
+            raise AnsibleParserError(
+                f"the oson_topology plugin needs the appliance package (run `make venv`): {_IMPORT_ERROR}"
+            )
+        try:
+            topology = load_topology(path)
+        except TopologyError as err:
+            raise AnsibleParserError(str(err)) from None
+        self.inventory.add_group("oson")
+        for key, value in topology.common_vars().items():
+            self.inventory.set_variable("oson", key, value)
+        for group, members in topology.groups().items():
+            self.inventory.add_group(group)
+            self.inventory.add_child("oson", group)
+            for host in members:
+                self.inventory.add_host(host, group=group)
+        for host in topology.hosts:
+            for key, value in topology.host_vars(host).items():
+                self.inventory.set_variable(host, key, value)
+            if topology.connection == "podman":
+                self.inventory.set_variable(host, "ansible_connection", "containers.podman.podman")
+            else:
+                self.inventory.set_variable(host, "ansible_user", topology.ssh_user)
