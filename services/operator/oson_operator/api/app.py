@@ -1,0 +1,40 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from oson_operator import __version__
+from oson_operator.api.routers import health
+from oson_operator.settings import Settings, load_settings
+from oson_operator.storage.engine import create_database_engine
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; without arguments, settings come from the environment and env file."""
+    resolved = settings if settings is not None else load_settings()
+    engine = create_database_engine(resolved)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="OSON operator",
+        version=__version__,
+        description="Operator service of the OSON e-money payment organization.",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = resolved
+    app.state.engine = engine
+    app.include_router(health.router)
+    return app

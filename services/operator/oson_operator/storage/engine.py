@@ -1,0 +1,84 @@
+"""Engine and session factory for the ``oson`` database (SQLAlchemy 2 + psycopg 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import URL, Engine, create_engine
+from sqlmodel import Session
+
+from oson_operator.settings import Settings
+
+APPLICATION_NAME = "oson-operator"
+
+
+def database_url(settings: Settings, *, user: str | None = None, password: SecretStr | None = None) -> URL:
+    """The SQLAlchemy URL for the runtime login (or the given one); the password is escaped by URL."""
+    return URL.create(
+        "postgresql+psycopg",
+        username=user or settings.database_user,
+        password=(password or settings.database_password).get_secret_value() or None,
+        host=settings.database_host,
+        port=settings.database_port,
+        database=settings.database_name,
+    )
+
+
+def connect_args(settings: Settings, *, application_name: str = APPLICATION_NAME) -> dict[str, Any]:
+    """libpq parameters: short timeouts so that a dead or silent database never hangs a request."""
+    args: dict[str, Any] = {
+        "connect_timeout": settings.database_connect_timeout,
+        "application_name": application_name,
+        "sslmode": settings.database_sslmode,
+        "options": f"-c statement_timeout={settings.database_statement_timeout_ms}",
+        # Detect a peer that vanished without closing the connection (failover, cable pull).
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 3,
+        "keepalives_count": 3,
+        "tcp_user_timeout": max(settings.database_connect_timeout * 1000, 3000),
+    }
+    if settings.database_sslrootcert is not None:
+        args["sslrootcert"] = str(settings.database_sslrootcert)
+    return args
+
+
+def create_database_engine(
+    settings: Settings,
+    *,
+    user: str | None = None,
+    password: SecretStr | None = None,
+    application_name: str = APPLICATION_NAME,
+    pooled: bool = True,
+) -> Engine:
+    """An engine that checks connections before use, so a Patroni failover costs one reconnect."""
+    url = database_url(settings, user=user, password=password)
+    args = connect_args(settings, application_name=application_name)
+    if not pooled:
+        from sqlalchemy.pool import NullPool
+
+        return create_engine(url, connect_args=args, poolclass=NullPool)
+    return create_engine(
+        url,
+        connect_args=args,
+        pool_pre_ping=True,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_timeout=settings.database_connect_timeout,
+        pool_recycle=300,
+    )
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session committed on success and rolled back on any error."""
+    with Session(engine) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
