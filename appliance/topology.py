@@ -117,7 +117,8 @@ class Topology(_Strict):
     environment: Literal["production", "vagrant", "lab"]
     domain: str = Field(pattern=r"^[a-z0-9.-]+$")
     timezone: str = "Asia/Almaty"
-    connection: Literal["ssh", "podman"] = "ssh"
+    # `container`: the one-machine lab, each VM a podman container; `vm`: real or Vagrant VMs.
+    platform: Literal["vm", "container"] = "vm"
     ssh_user: str = "ansible"
     hypervisors: list[Hypervisor] = Field(min_length=2, max_length=2)
     networks: dict[str, Network]
@@ -153,9 +154,7 @@ class Topology(_Strict):
             if vip.network not in self.networks:
                 problems.append(f"vips.{vip_name}.network: unknown network {vip.network!r}")
             elif vip.address not in self.networks[vip.network].cidr:
-                problems.append(
-                    f"vips.{vip_name}.address: {vip.address} is outside {self.networks[vip.network].cidr}"
-                )
+                problems.append(f"vips.{vip_name}.address: {vip.address} is outside {self.networks[vip.network].cidr}")
         for required in ("public", "db_frontend"):
             if required not in self.vips:
                 problems.append(f"vips.{required}: missing")
@@ -207,9 +206,7 @@ class Topology(_Strict):
         return {group: self.group_members(group) for group in GROUPS}
 
     def connect_address(self, host_name: str) -> str:
-        """What Ansible connects to: the container name in the lab, the mgmt address elsewhere."""
-        if self.connection == "podman":
-            return self.container_name(host_name)
+        """Ansible reaches every VM over SSH on its management address, in the lab too."""
         return str(self.hosts[host_name].addresses["mgmt"])
 
     def container_name(self, host_name: str) -> str:
@@ -287,7 +284,9 @@ def load_topology(path: Path | str) -> Topology:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TopologyError(f"{path}: no such topology file (pass an inventory directory or its topology.yml)") from None
+        raise TopologyError(
+            f"{path}: no such topology file (pass an inventory directory or its topology.yml)"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:

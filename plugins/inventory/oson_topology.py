@@ -19,6 +19,8 @@ options:
     choices: ["oson_topology"]
 """
 
+from pathlib import Path
+
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin
 
@@ -47,6 +49,8 @@ class InventoryModule(BaseInventoryPlugin):
         except TopologyError as err:
             raise AnsibleParserError(str(err)) from None
         self.inventory.add_group("oson")
+        # The appliance's VMs run Debian's Python; the control node keeps its own for localhost.
+        self.inventory.set_variable("oson", "ansible_python_interpreter", "/usr/bin/python3")
         for key, value in topology.common_vars().items():
             self.inventory.set_variable("oson", key, value)
         for group, members in topology.groups().items():
@@ -57,7 +61,11 @@ class InventoryModule(BaseInventoryPlugin):
         for host in topology.hosts:
             for key, value in topology.host_vars(host).items():
                 self.inventory.set_variable(host, key, value)
-            if topology.connection == "podman":
-                self.inventory.set_variable(host, "ansible_connection", "containers.podman.podman")
-            else:
-                self.inventory.set_variable(host, "ansible_user", topology.ssh_user)
+            self.inventory.set_variable(host, "ansible_user", topology.ssh_user)
+            if topology.platform == "container":
+                # The lab's throwaway key and host keys: see appliance/lab.py.
+                key = Path(path).resolve().parent.parent.parent / ".lab" / "ssh" / "id_ed25519"
+                self.inventory.set_variable(host, "ansible_ssh_private_key_file", str(key))
+                self.inventory.set_variable(
+                    host, "ansible_ssh_common_args", "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+                )

@@ -1,0 +1,164 @@
+"""`osonctl`: one verb per lifecycle step of the appliance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from appliance import __version__
+from appliance.ansible_run import recap_lines
+from appliance.paths import LAB_INVENTORY, LAB_STATE
+
+
+def _lab_up(args: argparse.Namespace) -> int:
+    from appliance import lab
+
+    topology = lab.load_lab_topology(args.inventory)
+    started = time.monotonic()
+    fresh = any(lab.container_state(topology.container_name(h)) == "absent" for h in topology.hosts)
+    image = lab.ensure_image()
+    lab.ensure_networks(topology)
+    lab.ensure_containers(topology, image)
+    lab.wait_booted(topology)
+    lab.bootstrap_access(topology)
+    lab._say("converging with playbooks/site.yml (the same play as production)")
+    result = lab.converge(topology, args.inventory)
+    print()
+    print("\n".join(recap_lines(result)))
+    if not result.ok:
+        print(f"\nconverge FAILED; the full log is {result.log_file}", file=sys.stderr)
+        return 1
+    ca_file = lab.lab_ca_file(topology, args.inventory)
+    health = lab.wait_public_health(topology, ca_file)
+    total = time.monotonic() - started
+    kind = "fresh" if fresh else "re-converge"
+    record = {
+        "kind": kind,
+        "converge_seconds": round(result.seconds, 1),
+        "total_seconds": round(total, 1),
+        "changed": result.total_changed,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    LAB_STATE.mkdir(parents=True, exist_ok=True)
+    (LAB_STATE / f"last-{kind}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    vip = topology.vips["public"].address
+    print(
+        f"\nThe lab is up ({kind}: converge {result.seconds:.0f}s, total {total:.0f}s, changed={result.total_changed})."
+        f"\n  Appliance:  https://{vip}/   (public VIP; health: {json.dumps(health.get('database', {}))})"
+        f"\n  CA:         {ca_file}   e.g. curl --cacert {ca_file} https://{vip}/api/health"
+        f"\n  A VM shell: podman exec -it {topology.container_name(topology.hosts_with_role(lab.HostRole.APP)[0])} bash"
+        f"\n  Status:     osonctl lab status      Tear down: osonctl lab down"
+        f"\n  Log:        {result.log_file}"
+    )
+    return 0
+
+
+def _lab_status(args: argparse.Namespace) -> int:
+    from appliance import lab
+
+    topology = lab.load_lab_topology(args.inventory)
+    rows = lab.status(topology, args.inventory)
+    if args.json:
+        print(lab.status_json(rows))
+    else:
+        header = ("HOST", "ROLE", "HV", "ADDRESS (mgmt)", "STATE", "HEALTH", "DETAIL")
+        table = [header] + [(r.host, r.role, r.hypervisor, r.address, r.state, r.health, r.detail) for r in rows]
+        widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+        for row in table:
+            print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    return 0 if all(r.health == "healthy" for r in rows) else 1
+
+
+def _lab_down(args: argparse.Namespace) -> int:
+    from appliance import lab
+
+    topology = lab.load_lab_topology(args.inventory)
+    lab.down(topology, purge_image=args.purge_image)
+    print("lab removed" + (" (base image too)" if args.purge_image else ""))
+    return 0
+
+
+def _prechecks(args: argparse.Namespace) -> int:
+    from appliance import prechecks
+
+    return prechecks.run(Path(args.inventory))
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from appliance import deploy
+
+    return deploy.run(Path(args.inventory), check=args.check, limit=args.limit, tags=args.tags)
+
+
+def _secrets_init(args: argparse.Namespace) -> int:
+    from appliance.secrets import ensure_secrets, vault_file, vault_password_file
+    from appliance.topology import load_topology
+
+    inventory = Path(args.inventory)
+    topology = load_topology(inventory)
+    added = ensure_secrets(inventory, topology)
+    print(f"vault: {vault_file(inventory)}  (password file: {vault_password_file(topology)})")
+    print("generated: " + (", ".join(added) if added else "nothing; all secrets already exist"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="osonctl", description="Deploy, rehearse and check the OSON appliance.")
+    parser.add_argument("--version", action="version", version=f"osonctl {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    lab_p = sub.add_parser("lab", help="the one-machine lab (rack in a box)")
+    lab_sub = lab_p.add_subparsers(dest="lab_command", required=True)
+    for name, func, help_text in (
+        ("up", _lab_up, "build the image, start the VMs as containers, converge, wait for health"),
+        ("status", _lab_status, "each host with its role, address and health"),
+        ("down", _lab_down, "remove the lab's containers and networks"),
+    ):
+        p = lab_sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("-i", "--inventory", type=Path, default=LAB_INVENTORY, help="lab inventory directory")
+        p.set_defaults(func=func)
+        if name == "status":
+            p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        if name == "down":
+            p.add_argument("--purge-image", action="store_true", help="also remove the base image")
+
+    pre = sub.add_parser("prechecks", help="no-impact checks before a deploy")
+    pre.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    pre.set_defaults(func=_prechecks)
+
+    dep = sub.add_parser("deploy", help="converge the appliance with playbooks/site.yml")
+    dep.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    dep.add_argument("--check", action="store_true", help="dry run (ansible check mode with diffs)")
+    dep.add_argument("--limit", help="only these hosts or groups (ansible --limit)")
+    dep.add_argument("--tags", help="only these roles' tags (e.g. haproxy,keepalived)")
+    dep.set_defaults(func=_deploy)
+
+    sec = sub.add_parser("secrets", help="generated secrets (ansible-vault)")
+    sec_sub = sec.add_subparsers(dest="secrets_command", required=True)
+    init = sec_sub.add_parser("init", help="create the vault or add missing secrets; never rotates existing ones")
+    init.add_argument("-i", "--inventory", required=True)
+    init.set_defaults(func=_secrets_init)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from appliance.lab import LabError
+    from appliance.secrets import SecretsError
+    from appliance.topology import TopologyError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (TopologyError, LabError, SecretsError) as err:
+        print(f"osonctl: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

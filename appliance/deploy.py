@@ -1,0 +1,36 @@
+"""`osonctl deploy`: converge a real rack (or the Vagrant rehearsal) with the site playbook."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from appliance.ansible_run import recap_lines, run_playbook
+from appliance.paths import PLAYBOOKS, PROJECT_ROOT
+from appliance.secrets import ensure_secrets, vault_password_file
+from appliance.topology import load_topology
+
+
+def run(inventory: Path, *, check: bool = False, limit: str | None = None, tags: str | None = None) -> int:
+    topology = load_topology(inventory)
+    added = ensure_secrets(inventory, topology)
+    if added:
+        print(f"==> generated secrets: {', '.join(added)} (vault: {inventory}/group_vars/all/vault.yml)")
+    extra: list[str] = []
+    if check:
+        extra += ["--check", "--diff"]
+    if limit:
+        extra += ["--limit", limit]
+    if tags:
+        extra += ["--tags", tags]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    result = run_playbook(
+        PLAYBOOKS / "site.yml",
+        inventory / "topology.yml",
+        log_file=PROJECT_ROOT / "artifacts" / "logs" / f"deploy-{topology.name}-{stamp}.log",
+        vault_password_file=vault_password_file(topology),
+        extra_args=extra,
+    )
+    print("\n".join(recap_lines(result)))
+    print(f"deploy {'succeeded' if result.ok else 'FAILED'} in {result.seconds:.0f}s; log: {result.log_file}")
+    return 0 if result.ok else 1
