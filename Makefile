@@ -1,0 +1,35 @@
+# The two commands of the Quick start are `make lab` and `make test`; both set up what they need.
+SHELL := /bin/bash
+VENV := .venv/bin
+
+.PHONY: setup lab lab-status lab-down test lint unit service-tests lab-tests
+
+setup:
+	@bash scripts/host-setup.sh
+
+## Bring up (or re-converge) the one-machine lab and print its URL.
+lab: setup
+	$(VENV)/osonctl lab up
+
+lab-status: setup
+	$(VENV)/osonctl lab status
+
+lab-down: setup
+	$(VENV)/osonctl lab down
+
+lint: setup
+	$(VENV)/ruff check appliance plugins tests services/operator
+	$(VENV)/ansible-lint --offline -q roles playbooks
+
+unit: setup
+	$(VENV)/pytest -m "not lab" tests services/operator/tests
+
+lab-tests: setup
+	$(VENV)/pytest -m lab tests
+
+## The whole suite: lint, unit and service tests, then the lab integration test (brings the lab up
+## from scratch, checks it, re-converges, fails VMs over, and removes it). Prints the converge figures.
+test: setup
+	$(VENV)/ruff check appliance plugins tests services/operator
+	$(VENV)/ansible-lint --offline -q roles playbooks
+	$(VENV)/pytest tests services/operator/tests

@@ -1,0 +1,173 @@
+"""The whole appliance in the one-machine lab: fresh converge, health through the VIP, Patroni
+leader and sync standby, a no-change re-converge, and VM failures that lose no request.
+
+Starts the lab itself (`osonctl lab down` then `osonctl lab up`) and removes it at the end
+(set OSON_KEEP_LAB=1 to keep it for inspection).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from appliance import lab
+from appliance.paths import LAB_INVENTORY, LAB_STATE
+from appliance.topology import HostRole, Topology
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(2400)]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+FIGURES = ARTIFACTS / "figures.json"
+
+
+def _record_figure(name: str, value: object) -> None:
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    figures[name] = value
+    FIGURES.write_text(json.dumps(figures, indent=2))
+
+
+def _osonctl(*args: str, log: str) -> subprocess.CompletedProcess[str]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "appliance.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=1800
+    )
+    (ARTIFACTS / log).write_text(proc.stdout + proc.stderr)
+    return proc
+
+
+@dataclass
+class Lab:
+    topology: Topology
+    ca_file: Path
+
+    def health(self, timeout: float = 3) -> tuple[int, dict[str, object]]:
+        return lab.https_get_json(lab.public_health_url(self.topology), self.ca_file, timeout=timeout)
+
+    def container(self, host: str) -> str:
+        return self.topology.container_name(host)
+
+    def vip_holder(self) -> str | None:
+        for host in self.topology.hosts_with_role(HostRole.LB):
+            if lab.container_state(self.container(host)) == "running" and lab._vip_holder(
+                self.container(host), self.topology
+            ):
+                return host
+        return None
+
+
+@pytest.fixture(scope="module")
+def running_lab() -> Iterator[Lab]:
+    topology = lab.load_lab_topology()
+    _osonctl("lab", "down", log="lab-down-before.log")
+    started = time.monotonic()
+    proc = _osonctl("lab", "up", log="lab-up-fresh.log")
+    fresh_seconds = time.monotonic() - started
+    assert proc.returncode == 0, f"lab up failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    record = json.loads((LAB_STATE / "last-fresh.json").read_text())
+    _record_figure("fresh lab (image, containers, converge) seconds", round(fresh_seconds))
+    _record_figure("fresh converge seconds", record["converge_seconds"])
+    yield Lab(topology, LAB_STATE / "ca.crt")
+    if not os.environ.get("OSON_KEEP_LAB"):
+        _osonctl("lab", "down", log="lab-down-after.log")
+
+
+def test_health_through_the_public_vip(running_lab: Lab) -> None:
+    code, body = running_lab.health()
+    assert code == 200, body
+    database = body["database"]
+    assert isinstance(database, dict)
+    assert database["reachable"] is True and database["role"] == "primary"
+
+
+def test_patroni_has_one_leader_and_one_sync_standby(running_lab: Lab) -> None:
+    db = running_lab.topology.hosts_with_role(HostRole.DB)[0]
+    address = running_lab.topology.hosts[db].addresses["db"]
+    code, cluster = lab.https_get_json(f"https://{address}:8008/cluster", running_lab.ca_file)
+    assert code == 200, cluster
+    roles = sorted(m["role"] for m in cluster["members"])  # type: ignore[index, union-attr]
+    assert roles == ["leader", "sync_standby"], cluster
+    assert all(m["state"] in ("running", "streaming") for m in cluster["members"])  # type: ignore[union-attr]
+
+
+def test_lab_status_reports_every_host_healthy(running_lab: Lab) -> None:
+    proc = _osonctl("lab", "status", "--json", log="lab-status.log")
+    rows = json.loads(proc.stdout)
+    assert {r["host"] for r in rows} == set(running_lab.topology.hosts)
+    assert all(r["health"] == "healthy" for r in rows), rows
+    assert proc.returncode == 0
+
+
+def test_second_converge_changes_nothing(running_lab: Lab) -> None:
+    result = lab.converge(running_lab.topology, LAB_INVENTORY)
+    _record_figure("no-change re-converge seconds", round(result.seconds, 1))
+    assert result.ok, f"re-converge failed, see {result.log_file}"
+    assert set(result.recap) == set(running_lab.topology.hosts)
+    changed = {host: r.changed for host, r in result.recap.items() if r.changed}
+    assert changed == {}, f"second converge changed something ({changed}); see {result.log_file}"
+
+
+def _probe(lab_: Lab, seconds: float, interval: float = 0.2) -> list[tuple[float, bool]]:
+    """Requests through the VIP for a bounded time; (time, succeeded) for each."""
+    results: list[tuple[float, bool]] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        code, _ = lab_.health(timeout=2)
+        results.append((time.monotonic(), code == 200))
+        time.sleep(interval)
+    return results
+
+
+def _restart_and_wait(lab_: Lab, host: str) -> None:
+    subprocess.run(["podman", "start", lab_.container(host)], check=True, capture_output=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        rows = {r.host: r for r in lab.status(lab_.topology)}
+        if rows[host].health == "healthy":
+            return
+        time.sleep(2)
+    pytest.fail(f"{host} did not come back healthy within 180 s")
+
+
+def test_vip_moves_when_its_lb_stops(running_lab: Lab) -> None:
+    holder = running_lab.vip_holder()
+    assert holder is not None, "no lb holds the public VIP"
+    subprocess.run(["podman", "stop", "-t", "0", running_lab.container(holder)], check=True, capture_output=True)
+    stopped_at = time.monotonic()
+    try:
+        new_holder = None
+        while time.monotonic() - stopped_at < 15 and new_holder is None:
+            new_holder = running_lab.vip_holder()
+            time.sleep(0.2)
+        moved_after = time.monotonic() - stopped_at
+        assert new_holder is not None and new_holder != holder, "the VIP did not move"
+        _record_figure("VIP failover seconds (lb stopped -> VIP on the other lb)", round(moved_after, 1))
+        assert moved_after < 10
+        results = _probe(running_lab, 5)
+        assert all(ok for _, ok in results), "requests failed after the VIP moved"
+    finally:
+        _restart_and_wait(running_lab, holder)
+
+
+@pytest.mark.parametrize("role", [HostRole.APP, HostRole.WEB])
+def test_losing_one_vm_loses_no_request_after_detection(running_lab: Lab, role: HostRole) -> None:
+    victim = running_lab.topology.hosts_with_role(role)[0]
+    subprocess.run(["podman", "stop", "-t", "0", running_lab.container(victim)], check=True, capture_output=True)
+    try:
+        # The health checks need a few intervals to notice; after that every request must succeed.
+        detection = _probe(running_lab, 8)
+        settled = _probe(running_lab, 10)
+        failures_before = sum(1 for _, ok in detection if not ok)
+        _record_figure(f"{role} VM stopped: failed requests before the checks noticed", failures_before)
+        assert settled and all(ok for _, ok in settled), f"requests failed with {victim} down after detection"
+    finally:
+        _restart_and_wait(running_lab, victim)
