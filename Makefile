@@ -1,6 +1,8 @@
 # The two commands of the Quick start are `make lab` and `make test`; both set up what they need.
 SHELL := /bin/bash
 VENV := .venv/bin
+# Ansible and its linters find their own tools (ansible-playbook, ansible-galaxy) on PATH.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: setup lab lab-status lab-down test lint unit service-tests lab-tests
 
