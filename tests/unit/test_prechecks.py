@@ -37,7 +37,9 @@ def _report(
                 "ansible_all_ipv4_addresses": list(lb_addresses) if host == "osonlb1" else [],
             }
         }
-        df[host] = {"stdout": f"Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 1 1 {free_kb} 1% /\n"}
+        df[host] = {
+            "stdout": f"Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 1 1 {free_kb} 1% /\n"
+        }
 
     def task(name: str, hosts: dict[str, Any]) -> dict[str, Any]:
         return {"task": {"name": name}, "hosts": hosts}
