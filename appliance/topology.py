@@ -78,7 +78,8 @@ class Vip(_Strict):
 
 class Vrrp(_Strict):
     virtual_router_id: int = Field(ge=1, le=255)
-    advert_interval: int = Field(default=1, ge=1, le=255)
+    # Seconds between VRRP adverts (VRRPv3 allows fractions): failover takes about three of them.
+    advert_interval: float = Field(default=1.0, ge=0.1, le=255)
 
 
 class Hypervisor(_Strict):
