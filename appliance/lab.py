@@ -35,6 +35,7 @@ IMAGE_PACKAGES: tuple[str, ...] = (
 )
 IMAGE_REPOSITORY = "localhost/oson-base"
 LABEL = "oson.lab"
+SECCOMP_PROFILE = Path(__file__).resolve().parent / "data" / "lab-seccomp.json"
 # The units that must be active on each kind of VM for it to count as healthy.
 ROLE_UNITS: dict[HostRole, tuple[str, ...]] = {
     HostRole.LB: ("haproxy", "keepalived"),
@@ -179,6 +180,9 @@ def ensure_containers(topology: Topology, image: str) -> None:
             "--privileged",
             "--systemd=always",
             "--no-hosts",
+            # The containers share this machine's clock: nothing in them may set it (chrony, timedated).
+            "--security-opt",
+            f"seccomp={SECCOMP_PROFILE}",
         ]
         # mgmt first so that it is eth0 and carries the default route out.
         for net_name in sorted(host.addresses, key=lambda n: (n != "mgmt", n)):
