@@ -250,7 +250,7 @@ def lab_ca_file(topology: Topology, inventory: Path = LAB_INVENTORY) -> Path:
 
 
 def converge(
-    topology: Topology, inventory: Path = LAB_INVENTORY, extra_args: list[str] | None = None
+    topology: Topology, inventory: Path = LAB_INVENTORY, extra_args: list[str] | None = None, *, quiet: bool = False
 ) -> PlaybookResult:
     ensure_secrets(inventory, topology)
     ca_file = lab_ca_file(topology, inventory)
@@ -262,6 +262,7 @@ def converge(
         vault_password_file=vault_password_file(topology),
         extra_args=extra_args,
         extra_env={"OSON_CA_FILE": str(ca_file)},
+        quiet=quiet,
     )
 
 
