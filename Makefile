@@ -23,8 +23,12 @@ lint: setup
 	$(VENV)/ruff check appliance plugins tests services/operator
 	$(VENV)/ansible-lint --offline -q roles playbooks
 
+# The service's tests import helpers from their conftest, so they run in their own session.
+SERVICE_TESTS := $(VENV)/pytest --import-mode=prepend services/operator/tests
+
 unit: setup
-	$(VENV)/pytest -m "not lab" tests services/operator/tests
+	$(SERVICE_TESTS)
+	$(VENV)/pytest -m "not lab" tests
 
 lab-tests: setup
 	$(VENV)/pytest -m lab tests
@@ -34,4 +38,5 @@ lab-tests: setup
 test: setup
 	$(VENV)/ruff check appliance plugins tests services/operator
 	$(VENV)/ansible-lint --offline -q roles playbooks
-	$(VENV)/pytest tests services/operator/tests
+	$(SERVICE_TESTS)
+	$(VENV)/pytest tests
