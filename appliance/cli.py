@@ -25,7 +25,7 @@ def _lab_up(args: argparse.Namespace) -> int:
     lab.ensure_containers(topology, image)
     lab.wait_booted(topology)
     lab.bootstrap_access(topology)
-    lab._say("converging with playbooks/site.yml (the same play as production)")
+    lab.say("converging with playbooks/site.yml (the same play as production)")
     result = lab.converge(topology, args.inventory)
     print()
     print("\n".join(recap_lines(result)))

@@ -57,7 +57,7 @@ def _run(cmd: list[str], *, check: bool = True, timeout: float | None = None) ->
     return proc
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
@@ -103,7 +103,7 @@ def ensure_image() -> str:
     shutil.rmtree(rootfs, ignore_errors=True)
     rootfs.parent.mkdir(parents=True, exist_ok=True)
     mirror = debian_mirror()
-    _say(f"building the base image {name} with debootstrap from {mirror} (about a minute)")
+    say(f"building the base image {name} with debootstrap from {mirror} (about a minute)")
     started = time.monotonic()
     proc = subprocess.run(
         ["debootstrap", "--variant=minbase", f"--include={','.join(IMAGE_PACKAGES)}", "bookworm", str(rootfs), mirror],
@@ -124,7 +124,7 @@ def ensure_image() -> str:
     shutil.rmtree(rootfs, ignore_errors=True)
     if imp.returncode != 0:
         raise LabError(f"podman import failed: {imp.stderr.strip()}")
-    _say(f"base image ready in {time.monotonic() - started:.0f}s")
+    say(f"base image ready in {time.monotonic() - started:.0f}s")
     return name
 
 
@@ -164,7 +164,7 @@ def ensure_containers(topology: Topology, image: str) -> None:
         if state == "running":
             continue
         if state != "absent":
-            _say(f"starting {container} ({state})")
+            say(f"starting {container} ({state})")
             _run(["podman", "start", container])
             continue
         cmd = [
@@ -188,7 +188,7 @@ def ensure_containers(topology: Topology, image: str) -> None:
         for net_name in sorted(host.addresses, key=lambda n: (n != "mgmt", n)):
             cmd += ["--network", f"{topology.network_resource_name(net_name)}:ip={host.addresses[net_name]}"]
         _run([*cmd, image, "/sbin/init"])
-    _say(f"{len(topology.hosts)} containers running")
+    say(f"{len(topology.hosts)} containers running")
 
 
 def lab_ssh_key() -> Path:
