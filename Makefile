@@ -35,8 +35,6 @@ lab-tests: setup
 
 ## The whole suite: lint, unit and service tests, then the lab integration test (brings the lab up
 ## from scratch, checks it, re-converges, fails VMs over, and removes it). Prints the converge figures.
-test: setup
-	$(VENV)/ruff check appliance plugins tests services/operator
-	$(VENV)/ansible-lint --offline -q roles playbooks
+test: lint
 	$(SERVICE_TESTS)
 	$(VENV)/pytest tests

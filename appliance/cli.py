@@ -32,7 +32,7 @@ def _lab_up(args: argparse.Namespace) -> int:
     if not result.ok:
         print(f"\nconverge FAILED; the full log is {result.log_file}", file=sys.stderr)
         return 1
-    ca_file = lab.lab_ca_file(topology, args.inventory)
+    ca_file = lab.LAB_CA_FILE  # written by converge()
     health = lab.wait_public_health(topology, ca_file)
     total = time.monotonic() - started
     kind = "fresh" if fresh else "re-converge"

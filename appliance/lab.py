@@ -242,11 +242,14 @@ def wait_booted(topology: Topology, timeout: float = 120) -> None:
 # -- converge and health -----------------------------------------------------------------------------
 
 
+LAB_CA_FILE = LAB_STATE / "ca.crt"
+
+
 def lab_ca_file(topology: Topology, inventory: Path = LAB_INVENTORY) -> Path:
-    path = LAB_STATE / "ca.crt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(ca_certificate(inventory, topology), encoding="utf-8")
-    return path
+    """Copy the appliance CA out of the vault so clients on this machine can verify the lab."""
+    LAB_CA_FILE.parent.mkdir(parents=True, exist_ok=True)
+    LAB_CA_FILE.write_text(ca_certificate(inventory, topology), encoding="utf-8")
+    return LAB_CA_FILE
 
 
 def converge(
@@ -323,9 +326,7 @@ def _vip_holder(container: str, topology: Topology) -> bool:
 
 
 def status(topology: Topology, inventory: Path = LAB_INVENTORY) -> list[HostStatus]:
-    ca_file: Path | None = LAB_STATE / "ca.crt"
-    if not ca_file.exists():
-        ca_file = None
+    ca_file = LAB_CA_FILE if LAB_CA_FILE.exists() else None
     rows: list[HostStatus] = []
     for host_name in sorted(topology.hosts, key=lambda h: (list(HostRole).index(topology.hosts[h].role), h)):
         host = topology.hosts[host_name]

@@ -70,7 +70,7 @@ def running_lab() -> Iterator[Lab]:
     topology = lab.load_lab_topology()
     if os.environ.get("OSON_REUSE_LAB"):
         # For developers iterating on these tests: use the lab that is up, keep it afterwards.
-        yield Lab(topology, LAB_STATE / "ca.crt")
+        yield Lab(topology, lab.LAB_CA_FILE)
         return
     _osonctl("lab", "down", log="lab-down-before.log")
     started = time.monotonic()
@@ -80,7 +80,7 @@ def running_lab() -> Iterator[Lab]:
     record = json.loads((LAB_STATE / "last-fresh.json").read_text())
     _record_figure("fresh lab (image, containers, converge) seconds", round(fresh_seconds))
     _record_figure("fresh converge seconds", record["converge_seconds"])
-    yield Lab(topology, LAB_STATE / "ca.crt")
+    yield Lab(topology, lab.LAB_CA_FILE)
     if not os.environ.get("OSON_KEEP_LAB"):
         _osonctl("lab", "down", log="lab-down-after.log")
 
