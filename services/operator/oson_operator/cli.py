@@ -69,7 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check-config", help="validate an env file and exit")
     check.add_argument("file", nargs="?", type=Path, help="env file (default: $OSON_ENV_FILE or "
                        "/etc/oson/operator.env)")
+    from oson_operator import cli_access, cli_events
+
+    for module in (cli_access, cli_events):
+        module.add_commands(commands)
     args = parser.parse_args(argv)
+    for module in (cli_access, cli_events):
+        outcome = module.run(args)
+        if outcome is not None:
+            return outcome
     if args.command == "check-config":
         return check_config(args.file or default_env_file())
     return serve()

@@ -62,6 +62,36 @@ class Settings(BaseSettings):
     log_level: LogLevel = Field("info", description="uvicorn and application log level")
     health_timeout_seconds: float = Field(4.0, gt=0, le=30, description="upper bound of /api/health")
 
+    # Staff access (§14.1(2); password rules of the operator's security policy).
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="staff session idle timeout")
+    login_max_failures: int = Field(5, ge=1, le=100, description="consecutive failures before lockout")
+    login_lockout_minutes: int = Field(60, ge=1, description="lockout after too many failures")
+    source_block_logins: int = Field(
+        5, ge=2, le=1000, description="distinct logins failing from one address before it is blocked"
+    )
+    source_block_hours: int = Field(24, ge=1, description="how long a failing source address stays blocked")
+    password_max_age_days: int = Field(60, ge=1, description="staff passwords expire after this many days")
+    password_warn_days: int = Field(7, ge=0, description="warn this many days before a password expires")
+    password_history: int = Field(7, ge=0, le=50, description="previous passwords that cannot be reused")
+    api_client_max_idle_days: int = Field(90, ge=1, description="API clients unused this long are blocked")
+    totp_issuer: str = Field("OSON operator", min_length=1, description="issuer name shown by TOTP apps")
+
+    # Event log (§14.1(11), §7.5): hash chain checkpoints signed with Ed25519 and exported off the database.
+    event_signing_key_file: Path | None = Field(
+        None, description="PEM Ed25519 private key that signs event-log checkpoints"
+    )
+    event_checkpoint_dir: Path | None = Field(
+        None, description="directory where signed checkpoints are also written, outside the database"
+    )
+    event_checkpoint_interval_seconds: float = Field(
+        60.0, ge=0, description="how often the service writes a signed checkpoint (0 disables)"
+    )
+
+    # Business configuration (§6.1 limits, §8.2 tariffs): a YAML file; built-in defaults when unset.
+    business_config_file: Path | None = Field(
+        None, description="YAML with the MCI per year, limits and tariffs (see docs/business-config.md)"
+    )
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _no_wildcard_trust(cls, value: str) -> str:

@@ -31,6 +31,9 @@ PG_BIN = Path(os.environ.get("OSON_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 OWNER = "oson_owner"
 RUNTIME = "oson_app"
 DATABASE = "oson"
+# Every migration, in order; the last is what oson.app_meta records as schema_version.
+REVISIONS = ["0001", "0002", "0003", "0004"]
+SCHEMA_HEAD = REVISIONS[-1]
 
 
 def free_port() -> int:

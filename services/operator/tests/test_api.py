@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import DATABASE, PG_BIN, PostgresServer, free_port, wait_until
+from conftest import DATABASE, PG_BIN, SCHEMA_HEAD, PostgresServer, free_port, wait_until
 from fastapi.testclient import TestClient
 from psycopg import sql
 
@@ -44,7 +44,7 @@ def test_health_reports_the_primary(running_pg: PostgresServer) -> None:
             "reachable": True,
             "role": "primary",
             "server": f"127.0.0.1:{running_pg.port}",
-            "schema_version": "0001",
+            "schema_version": SCHEMA_HEAD,
             "error": None,
             "detail": None,
         },
@@ -139,7 +139,7 @@ def test_health_reports_a_standby(standby: PostgresServer) -> None:
     database = response.json()["database"]
     assert database["role"] == "standby"
     assert database["server"] == f"127.0.0.1:{standby.port}"
-    assert database["schema_version"] == "0001"
+    assert database["schema_version"] == SCHEMA_HEAD
 
 
 def test_openapi_is_published() -> None:

@@ -9,19 +9,19 @@ import sys
 
 import psycopg
 import pytest
-from conftest import DATABASE, OWNER, PASSWORDS, RUNTIME, PostgresServer
+from conftest import DATABASE, OWNER, PASSWORDS, REVISIONS, RUNTIME, SCHEMA_HEAD, PostgresServer
 from psycopg import errors
 
 from oson_operator.migrate import current, upgrade
 
 
-def test_first_upgrade_applies_the_initial_migration(first_upgrade: dict[str, object]) -> None:
-    assert first_upgrade == {"before": None, "after": "0001", "applied": ["0001"]}
+def test_first_upgrade_applies_every_migration(first_upgrade: dict[str, object]) -> None:
+    assert first_upgrade == {"before": None, "after": SCHEMA_HEAD, "applied": REVISIONS}
 
 
 def test_second_upgrade_is_a_no_op(running_pg: PostgresServer) -> None:
-    assert upgrade(running_pg.settings()) == {"before": "0001", "after": "0001", "applied": []}
-    assert current(running_pg.settings()) == "0001"
+    assert upgrade(running_pg.settings()) == {"before": SCHEMA_HEAD, "after": SCHEMA_HEAD, "applied": []}
+    assert current(running_pg.settings()) == SCHEMA_HEAD
 
 
 def test_schema_objects_and_seed(running_pg: PostgresServer) -> None:
@@ -31,11 +31,11 @@ def test_schema_objects_and_seed(running_pg: PostgresServer) -> None:
         ).fetchone()
         assert owner == (OWNER,)
         rows = conn.execute("SELECT key, value, updated_at IS NOT NULL FROM oson.app_meta").fetchall()
-        assert rows == [("schema_version", "0001", True)]
+        assert rows == [("schema_version", SCHEMA_HEAD, True)]
         table_owner = conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'oson' "
                                    "AND tablename = 'app_meta'").fetchone()
         assert table_owner == (OWNER,)
-        assert conn.execute("SELECT version_num FROM oson.alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT version_num FROM oson.alembic_version").fetchall() == [(SCHEMA_HEAD,)]
 
 
 def _runtime(server: PostgresServer) -> psycopg.Connection:
@@ -46,7 +46,7 @@ def _runtime(server: PostgresServer) -> psycopg.Connection:
 def test_runtime_login_reads_app_meta(running_pg: PostgresServer) -> None:
     with _runtime(running_pg) as conn:
         value = conn.execute("SELECT value FROM oson.app_meta WHERE key = 'schema_version'").fetchone()
-        assert value == ("0001",)
+        assert value == (SCHEMA_HEAD,)
 
 
 @pytest.mark.parametrize(
@@ -83,9 +83,9 @@ def test_migrate_cli_reports_json_and_nothing_applied(running_pg: PostgresServer
     result = _migrate_cli(running_pg, "upgrade", "--json", owner_password=PASSWORDS[OWNER])
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary == {"before": "0001", "after": "0001", "applied": []}
+    assert summary == {"before": SCHEMA_HEAD, "after": SCHEMA_HEAD, "applied": []}
     result = _migrate_cli(running_pg, "current", "--json", owner_password=PASSWORDS[OWNER])
-    assert json.loads(result.stdout) == {"current": "0001"}
+    assert json.loads(result.stdout) == {"current": SCHEMA_HEAD}
 
 
 def test_migrate_cli_explains_a_refused_login(running_pg: PostgresServer) -> None:

@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from oson_operator import __version__
-from oson_operator.api.routers import health
+from oson_operator.api.routers import api_clients, auth, events, health, staff
+from oson_operator.domain.clock import Clock, SystemClock
 from oson_operator.settings import Settings, load_settings
 from oson_operator.storage.engine import create_database_engine
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """Build the application; without arguments, settings come from the environment and env file."""
     resolved = settings if settings is not None else load_settings()
     engine = create_database_engine(resolved)
@@ -36,5 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = resolved
     app.state.engine = engine
-    app.include_router(health.router)
+    app.state.clock = clock or SystemClock()
+    for module in (health, auth, staff, api_clients, events):
+        app.include_router(module.router)
     return app

@@ -1,0 +1,41 @@
+"""Per-request facts every layer may need: request id, start time, source address, language."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import Request
+
+from oson_operator.domain.messages import Language, pick_language
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    started_at: datetime
+    source_address: str | None
+    language: Language
+
+
+def build_context(request: Request) -> RequestContext:
+    supplied = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = supplied if 0 < len(supplied) <= 128 and supplied.isprintable() else str(uuid.uuid4())
+    return RequestContext(
+        request_id=request_id,
+        started_at=datetime.now(UTC),
+        source_address=request.client.host if request.client else None,
+        language=pick_language(request.headers.get("Accept-Language")),
+    )
+
+
+def request_context(request: Request) -> RequestContext:
+    """FastAPI dependency: the context the middleware built for this request."""
+    context = getattr(request.state, "context", None)
+    if context is None:
+        context = build_context(request)
+        request.state.context = context
+    return context

@@ -1,0 +1,7 @@
+"""Routes: api_clients."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
