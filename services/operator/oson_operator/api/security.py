@@ -2,16 +2,176 @@
 
 Every route other than the public ones (live, health, openapi, login) depends on
 ``require_roles(...)``; the access-matrix test walks the routes and checks the declaration.
+
+Two kinds of caller:
+
+- staff: ``Authorization: Bearer <token>`` from ``POST /api/auth/login``. The token is 32 random bytes;
+  the database keeps only its SHA-256. A session ends on logout and after ``session_idle_minutes``
+  without a request (each request moves ``last_seen_at``).
+- API clients (role ``integration``): ``Authorization: Basic base64(client_id:client_secret)``. The
+  secret is checked against its SHA-256; ``last_used_at`` is written at most once an hour; a client
+  unused for ``api_client_max_idle_days`` is blocked on its next request.
+
+A staff session can be *restricted*: its password must be changed (first login, administrator reset,
+expiry), or it belongs to an administrator with no second factor yet. Restricted sessions reach only
+the routes declared with ``require_roles_while_restricted`` (password change, TOTP enrolment,
+logout, me); everything else answers 403 with the restriction's code.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from fastapi import Request
+from sqlalchemy import Connection
 
+from oson_operator.api.context import request_context
+from oson_operator.domain import passwords
 from oson_operator.domain.access import Principal, Role
-from oson_operator.domain.errors import NotAuthenticated
+from oson_operator.domain.errors import DomainError, Forbidden, NotAuthenticated
+from oson_operator.settings import Settings
+from oson_operator.storage import access as store
+from oson_operator.storage.events import append_event
+
+
+class Restriction(StrEnum):
+    """What a staff session must do before it may do anything else (value = the 403 code)."""
+
+    PASSWORD_CHANGE = "PASSWORD_CHANGE_REQUIRED"
+    TOTP_ENROLLMENT = "TOTP_ENROLLMENT_REQUIRED"
+
+
+ALL_RESTRICTIONS = frozenset(Restriction)
+
+
+def session_restrictions(user: store.StaffUser, now: datetime, settings: Settings) -> frozenset[Restriction]:
+    status = passwords.password_status(
+        user.password_changed_at, now, forced=user.must_change_password,
+        max_age_days=settings.password_max_age_days, warn_days=settings.password_warn_days,
+    )
+    found: set[Restriction] = set()
+    if status.must_change:
+        found.add(Restriction.PASSWORD_CHANGE)
+    if user.role is Role.ADMIN and not user.totp_enrolled:
+        found.add(Restriction.TOTP_ENROLLMENT)
+    return frozenset(found)
+
+
+def audit_for(request: Request, actor: str) -> store.Audit:
+    context = request_context(request)
+    return store.Audit(actor=actor, started_at=context.started_at, source_address=context.source_address,
+                       request_id=context.request_id)
+
+
+def _staff_principal(request: Request, token: str) -> Principal:
+    state = request.app.state
+    settings: Settings = state.settings
+    now = state.clock.now()
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    outcome: DomainError | None = None
+    with state.engine.begin() as connection:
+        found = store.find_session(connection, passwords.token_digest(token))
+        if found is None:
+            raise NotAuthenticated("NOT_AUTHENTICATED")
+        session, user = found
+        if session.ended_at is not None:
+            outcome = NotAuthenticated("SESSION_EXPIRED", params={"minutes": settings.session_idle_minutes})
+        elif now - session.last_seen_at >= idle or user.disabled_at is not None:
+            reason = "idle" if user.disabled_at is None else "disabled"
+            store.end_session(connection, session.id, now, reason)
+            append_event(connection, audit_for(request, f"staff:{user.login}").event(
+                "auth.session_end", record_type="staff_session", record_id=session.id,
+                details={"reason": reason, "last_seen_at": session.last_seen_at.isoformat()}))
+            outcome = NotAuthenticated("SESSION_EXPIRED", params={"minutes": settings.session_idle_minutes})
+        else:
+            store.touch_session(connection, session.id, now)
+    if outcome is not None:
+        raise outcome
+    request.state.staff_user = user
+    request.state.restrictions = session_restrictions(user, now, settings)
+    return Principal(kind="staff", name=user.login, role=user.role, session_id=session.id)
+
+
+def _refuse_client(request: Request, connection: Connection, client_id: str, code: str) -> None:
+    append_event(connection, audit_for(request, "anonymous").event(
+        "auth.api_client_refused", f"refused:{code}", record_type="api_client", record_id=client_id))
+
+
+def _client_principal(request: Request, credentials: str) -> Principal:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise NotAuthenticated("NOT_AUTHENTICATED") from None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep or not client_id or not secret:
+        raise NotAuthenticated("NOT_AUTHENTICATED")
+    state = request.app.state
+    settings: Settings = state.settings
+    now = state.clock.now()
+    outcome: DomainError | None = None
+    with state.engine.begin() as connection:
+        client = store.get_api_client(connection, client_id)
+        if client is None or not hmac.compare_digest(client.secret_hash, passwords.token_digest(secret)):
+            _refuse_client(request, connection, client_id, "API_CLIENT_INVALID")
+            outcome = NotAuthenticated("API_CLIENT_INVALID")
+        elif client.status != "active":
+            _refuse_client(request, connection, client_id, "API_CLIENT_BLOCKED")
+            outcome = Forbidden("API_CLIENT_BLOCKED")
+        elif now - client.idle_since() >= timedelta(days=settings.api_client_max_idle_days):
+            store.update_api_client(connection, client_id, now, status="blocked", blocked_reason="dormant",
+                                    blocked_at=now)
+            append_event(connection, audit_for(request, f"client:{client_id}").event(
+                "api_client.block", "refused:API_CLIENT_DORMANT", record_type="api_client", record_id=client_id,
+                details={"reason": "dormant", "idle_since": client.idle_since().isoformat()}))
+            outcome = Forbidden("API_CLIENT_DORMANT", params={"days": settings.api_client_max_idle_days})
+        elif client.last_used_at is None or now - client.last_used_at >= timedelta(hours=1):
+            store.mark_api_client_used(connection, client_id, now)
+    if outcome is not None:
+        raise outcome
+    request.state.api_client = client
+    request.state.restrictions = frozenset()
+    return Principal(kind="api_client", name=client_id, role=Role.INTEGRATION)
+
+
+def authenticate(request: Request) -> Principal:
+    """The caller named by the Authorization header; ``NotAuthenticated`` (401) when there is none."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "bearer" and credentials:
+        principal = _staff_principal(request, credentials)
+    elif scheme.lower() == "basic" and credentials:
+        principal = _client_principal(request, credentials)
+    else:
+        raise NotAuthenticated("NOT_AUTHENTICATED")
+    request.state.principal = principal
+    return principal
+
+
+def _roles_dependency(roles: tuple[Role, ...], tolerated: frozenset[Restriction]) -> Callable[[Request], Principal]:
+    allowed = frozenset(roles)
+
+    def dependency(request: Request) -> Principal:
+        principal = authenticate(request)
+        if principal.role not in allowed:
+            raise Forbidden("ROLE_FORBIDDEN", params={"role": principal.role.value})
+        pending: frozenset[Restriction] = getattr(request.state, "restrictions", frozenset())
+        for restriction in Restriction:  # password change first, then TOTP enrolment
+            if restriction in pending and restriction not in tolerated:
+                raise Forbidden(restriction.value)
+        return principal
+
+    dependency.allowed_roles = allowed  # type: ignore[attr-defined]
+    dependency.tolerated_restrictions = tolerated  # type: ignore[attr-defined]
+    return dependency
 
 
 def require_roles(*roles: Role) -> Callable[[Request], Principal]:
@@ -19,9 +179,15 @@ def require_roles(*roles: Role) -> Callable[[Request], Principal]:
 
     The returned callable carries ``allowed_roles`` so tests can read the declaration.
     """
+    return _roles_dependency(roles, frozenset())
 
-    def dependency(request: Request) -> Principal:
-        raise NotAuthenticated("NOT_AUTHENTICATED")
 
-    dependency.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
-    return dependency
+def require_roles_while_restricted(
+    *roles: Role, tolerate: frozenset[Restriction] = ALL_RESTRICTIONS
+) -> Callable[[Request], Principal]:
+    """Like ``require_roles``, but also admits sessions with the ``tolerate``d restrictions pending.
+
+    For the few routes that lift a restriction (password change, TOTP enrolment) or are harmless
+    (logout, me).
+    """
+    return _roles_dependency(roles, tolerate)
