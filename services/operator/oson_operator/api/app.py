@@ -8,8 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from oson_operator import __version__
-from oson_operator.api.routers import api_clients, auth, events, health, staff
+from oson_operator.api.business_schemas import REGISTRATION_TAGS
+from oson_operator.api.context import ContextMiddleware
+from oson_operator.api.errors import install_error_handlers
+from oson_operator.api.recording import EventRecordingMiddleware
+from oson_operator.api.routers import api_clients, auth, events, health, operations, participants, staff, wallets
+from oson_operator.domain.business import load_business_config
 from oson_operator.domain.clock import Clock, SystemClock
+from oson_operator.service.operations import Operations
+from oson_operator.service.registry import Registry
 from oson_operator.settings import Settings, load_settings
 from oson_operator.storage.engine import create_database_engine
 
@@ -38,6 +45,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = resolved
     app.state.engine = engine
     app.state.clock = clock or SystemClock()
-    for module in (health, auth, staff, api_clients, events):
+    app.state.business_config = load_business_config(resolved.business_config_file)
+    app.state.registry = Registry(engine, app.state.business_config, app.state.clock)
+    app.state.operations = Operations(engine, app.state.business_config, app.state.clock)
+    for module in (health, auth, staff, api_clients, events, participants, wallets, operations):
         app.include_router(module.router)
+    install_error_handlers(app, REGISTRATION_TAGS)
+    # Added last = runs first: the context exists before the event recorder and the routes look for it.
+    app.add_middleware(EventRecordingMiddleware)
+    app.add_middleware(ContextMiddleware)
     return app

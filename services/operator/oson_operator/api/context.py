@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oson_operator.domain.messages import Language, pick_language
 
@@ -39,3 +41,25 @@ def request_context(request: Request) -> RequestContext:
         context = build_context(request)
         request.state.context = context
     return context
+
+
+class ContextMiddleware:
+    """Builds the RequestContext first thing and echoes the request id in the response (pure ASGI: cheap)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        context = build_context(request)
+        request.state.context = context
+
+        async def with_request_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = context.request_id
+            await send(message)
+
+        await self.app(scope, receive, with_request_id)

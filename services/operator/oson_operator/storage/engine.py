@@ -7,12 +7,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import URL, Engine, create_engine
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlmodel import Session
 
 from oson_operator.settings import Settings
 
 APPLICATION_NAME = "oson-operator"
+# Key of the per-connection list of server notices (e.g. "canceling wait for synchronous replication").
+NOTICES_KEY = "oson_notices"
 
 
 def database_url(settings: Settings, *, user: str | None = None, password: SecretStr | None = None) -> URL:
@@ -61,7 +63,7 @@ def create_database_engine(
         from sqlalchemy.pool import NullPool
 
         return create_engine(url, connect_args=args, poolclass=NullPool)
-    return create_engine(
+    engine = create_engine(
         url,
         connect_args=args,
         pool_pre_ping=True,
@@ -70,6 +72,15 @@ def create_database_engine(
         pool_timeout=settings.database_connect_timeout,
         pool_recycle=300,
     )
+    event.listen(engine, "connect", _collect_notices)
+    return engine
+
+
+def _collect_notices(dbapi_connection: Any, connection_record: Any) -> None:
+    """Keep the server's notices per connection, so a commit can tell "committed but not replicated"."""
+    notices: list[str] = []
+    connection_record.info[NOTICES_KEY] = notices
+    dbapi_connection.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
 
 
 @contextmanager

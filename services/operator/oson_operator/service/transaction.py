@@ -1,0 +1,135 @@
+"""Idempotent, recorded execution of a state-changing request.
+
+Every command runs in one transaction that (1) claims the caller's idempotency key, (2) does the
+work, or records the refusal, (3) appends the event record, (4) stores the answer under the key, and
+commits. A second request with the same key waits for the first and gets the same answer. When the
+commit's outcome cannot be known (the connection died during COMMIT, or the wait for the synchronous
+standby was cancelled) the answer is OUTCOME_UNKNOWN, never "ok": a retry with the same key settles it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from oson_operator.api.context import RequestContext
+from oson_operator.domain.access import Principal
+from oson_operator.domain.errors import Conflict, DomainError, Refusal
+from oson_operator.domain.events import EventDraft
+from oson_operator.domain.messages import Language, translate
+from oson_operator.storage import idempotency
+from oson_operator.storage.engine import NOTICES_KEY
+from oson_operator.storage.events import append_event
+
+SYNC_REPLICATION_CANCELLED = "synchronous replication"
+
+
+class OutcomeUnknown(DomainError):
+    status = 503
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+    record_type: str | None = None
+    record_id: str | None = None
+    result: str = "ok"
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Command:
+    action: str  # e.g. "payment.create"
+    principal: Principal
+    context: RequestContext
+    idempotency_key: str
+    request: dict[str, Any] = field(default_factory=dict)  # the validated request, for the key's fingerprint
+
+    @property
+    def request_hash(self) -> str:
+        canonical = json.dumps({"action": self.action, "request": self.request}, sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def refusal_body(exc: DomainError, language: Language, request_id: str,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "error": {"code": exc.code, "message": translate(exc.code, language, **exc.params)},
+        "problems": [
+            {"field": p.field, "code": p.code, "message": translate(p.code, language, field=p.field, **p.params)}
+            for p in exc.problems
+        ],
+        "request_id": request_id,
+    }
+    body.update(extra or {})
+    return body
+
+
+Work = Callable[[Connection], Outcome]
+OnRefusal = Callable[[Connection, Refusal], Outcome]
+
+
+def _event(command: Command, outcome: Outcome) -> EventDraft:
+    return EventDraft(
+        action=command.action,
+        actor=command.principal.actor,
+        result=outcome.result,
+        started_at=command.context.started_at,
+        ended_at=datetime.now(UTC),
+        record_type=outcome.record_type,
+        record_id=outcome.record_id,
+        source_address=command.context.source_address,
+        request_id=command.context.request_id,
+        details={"idempotency_key": command.idempotency_key, "status": outcome.status},
+    )
+
+
+def execute(engine: Engine, command: Command, work: Work, on_refusal: OnRefusal | None = None) -> Outcome:
+    """Run ``work`` once per idempotency key; see the module docstring."""
+    actor = command.principal.actor
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            stored = idempotency.claim(conn, actor, command.idempotency_key, command.request_hash)
+            if stored is not None:
+                if stored.request_hash != command.request_hash:
+                    raise Conflict("IDEMPOTENCY_KEY_REUSED", status=422)
+                if stored.status_code is None or stored.response is None:
+                    raise OutcomeUnknown("OUTCOME_UNKNOWN")
+                outcome = Outcome(stored.status_code, stored.response, result="replayed", replayed=True)
+                append_event(conn, _event(command, outcome))
+            else:
+                savepoint = conn.begin_nested()
+                try:
+                    outcome = work(conn)
+                    savepoint.commit()
+                except Refusal as refusal:
+                    savepoint.rollback()
+                    if on_refusal is None:
+                        raise
+                    outcome = on_refusal(conn, refusal)
+                append_event(conn, _event(command, outcome))
+                idempotency.store(conn, actor, command.idempotency_key, outcome.status, outcome.body)
+        except BaseException:
+            if transaction.is_active:
+                transaction.rollback()
+            raise
+        notices: list[str] = conn.info.setdefault(NOTICES_KEY, [])
+        notices.clear()
+        try:
+            transaction.commit()
+        except DBAPIError as exc:
+            # COMMIT was sent; whether it happened is unknown until the caller retries with the same key.
+            raise OutcomeUnknown("OUTCOME_UNKNOWN", params={"reason": type(exc.orig).__name__}) from exc
+        if any(SYNC_REPLICATION_CANCELLED in notice for notice in notices):
+            # Committed on the primary but not confirmed by the synchronous standby: not durable yet.
+            raise OutcomeUnknown("OUTCOME_UNKNOWN", params={"reason": "replication wait cancelled"})
+    return outcome
