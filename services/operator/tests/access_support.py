@@ -19,7 +19,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from oson_operator.api import create_app
 from oson_operator.domain import passwords, totp
@@ -41,6 +41,16 @@ def make_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
         install_error_handlers(app)
     return app
+
+
+def random_source() -> str:
+    """A source address of its own, so that failed logins of one test never block another's."""
+    return f"10.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
+
+
+def access_client(settings: Settings, clock: Clock | None = None, source: str | None = None) -> TestClient:
+    """A test client whose requests come from ``source`` (default: a random 10.x address)."""
+    return TestClient(make_app(settings, clock), client=(source or random_source(), 50000))
 
 
 @lru_cache(maxsize=8)
@@ -132,6 +142,15 @@ def make_api_client(
             now=now or datetime.now(UTC), created_by="test",
         )
     return client.client_id, secret
+
+
+def events_about(settings: Settings, record_id: str) -> list[tuple[str, str, str]]:
+    """(action, result, actor) of the events recorded about ``record_id``, oldest first."""
+    with engine_for(settings).connect() as connection:
+        rows = connection.execute(
+            text("SELECT action, result, actor FROM oson.event WHERE record_id = :id ORDER BY id"), {"id": record_id}
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
 
 
 def api_client_headers(client_id: str, secret: str) -> dict[str, str]:
