@@ -245,3 +245,12 @@ def test_checkpoint_heads_name_only_committed_events(log: Log) -> None:
         transaction.rollback()
     assert checkpoint is not None
     assert log.verify().ok
+
+
+def test_only_one_process_writes_a_periodic_checkpoint(log: Log) -> None:
+    from oson_operator.storage.events import CHECKPOINT_LOCK_KEY
+
+    with log.engine.connect() as other, other.begin():
+        other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHECKPOINT_LOCK_KEY})
+        assert write_checkpoint(log.engine, log.key, skip_if_busy=True) is None
+    assert write_checkpoint(log.engine, log.key, skip_if_busy=True) is not None

@@ -6,4 +6,15 @@ from collections.abc import Mapping
 
 from oson_operator.domain.messages import Language
 
-CATALOG: Mapping[str, Mapping[Language, str]] = {}
+CATALOG: Mapping[str, Mapping[Language, str]] = {
+    "EVENT_RANGE_INVALID": {
+        "kk": "«from» уақыты «to» уақытынан ерте болуы керек",
+        "ru": "Время «from» должно быть раньше времени «to»",
+        "en": "'from' must be earlier than 'to'",
+    },
+    "EVENT_KEY_UNUSABLE": {
+        "kk": "Оқиғалар журналының кілті оқылмайды; әкімші OSON_EVENT_SIGNING_KEY_FILE параметрін тексеруі керек",
+        "ru": "Ключ журнала событий не читается; администратору нужно проверить OSON_EVENT_SIGNING_KEY_FILE",
+        "en": "The event-log key cannot be read; an administrator must check OSON_EVENT_SIGNING_KEY_FILE",
+    },
+}
