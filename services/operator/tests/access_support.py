@@ -153,6 +153,16 @@ def events_about(settings: Settings, record_id: str) -> list[tuple[str, str, str
         return [(row[0], row[1], row[2]) for row in rows]
 
 
+def events_from(settings: Settings, source_address: str) -> list[tuple[str, str, str]]:
+    """(action, result, actor) of the events recorded for requests from ``source_address``, oldest first."""
+    with engine_for(settings).connect() as connection:
+        rows = connection.execute(
+            text("SELECT action, result, actor FROM oson.event WHERE source_address = :source ORDER BY id"),
+            {"source": source_address},
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+
 def api_client_headers(client_id: str, secret: str) -> dict[str, str]:
     token = base64.b64encode(f"{client_id}:{secret}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}

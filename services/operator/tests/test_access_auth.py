@@ -12,9 +12,11 @@ from access_support import (
     access_client,
     bearer,
     events_about,
+    events_from,
     login_token,
     make_staff,
     new_password,
+    random_source,
     staff_headers,
     unique_login,
 )
@@ -275,7 +277,8 @@ def test_a_session_ends_after_30_idle_minutes(running_pg: PostgresServer) -> Non
 
 def test_logout_ends_the_session(running_pg: PostgresServer) -> None:
     settings = running_pg.settings()
-    with access_client(settings) as client:
+    source = random_source()
+    with access_client(settings, source=source) as client:
         headers = staff_headers(client, settings, Role.OPERATOR)
         session_id = client.get("/api/auth/me", headers=headers).json()["session_id"]
         assert client.post("/api/auth/logout", headers=headers).status_code == 204
@@ -284,6 +287,8 @@ def test_logout_ends_the_session(running_pg: PostgresServer) -> None:
         assert code(client.get("/api/auth/me", headers=bearer("made-up"))) == "NOT_AUTHENTICATED"
         assert code(client.get("/api/auth/me", headers={"Authorization": "Token x"})) == "NOT_AUTHENTICATED"
     assert [a for a, _, _ in events_about(settings, session_id)] == ["auth.login", "auth.logout"]
+    # One event per request: the routes record their own, the recording middleware adds nothing.
+    assert [(a, r) for a, r, _ in events_from(settings, source)] == [("auth.login", "ok"), ("auth.logout", "ok")]
 
 
 def test_staff_management_rules(running_pg: PostgresServer) -> None:

@@ -68,6 +68,11 @@ def audit_for(request: Request, actor: str) -> store.Audit:
                        request_id=context.request_id)
 
 
+def mark_recorded(request: Request) -> None:
+    """The route recorded its own event (in its transaction): the recording middleware adds none."""
+    request.state.event_recorded = True
+
+
 def _staff_principal(request: Request, token: str) -> Principal:
     state = request.app.state
     settings: Settings = state.settings

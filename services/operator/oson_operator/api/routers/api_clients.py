@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from oson_operator.api.security import audit_for, require_roles
+from oson_operator.api.security import audit_for, mark_recorded, require_roles
 from oson_operator.domain import passwords
 from oson_operator.domain.access import Principal, Role
 from oson_operator.domain.errors import NotFound
@@ -82,6 +82,7 @@ def create_api_client(
             connection, audit_for(request, principal.actor), name=body.name.strip(),
             participant_id=body.participant_id, now=state.clock.now(),
         )
+    mark_recorded(request)
     return ApiClientWithSecret(**_view(client).model_dump(), client_secret=secret)
 
 
@@ -115,6 +116,7 @@ def regenerate(client_id: str, request: Request, principal: Principal = Depends(
         append_event(connection, audit_for(request, principal.actor).event(
             "api_client.regenerate", record_type="api_client", record_id=client_id,
             details={"was_status": before.status, "was_blocked_reason": before.blocked_reason}))
+    mark_recorded(request)
     return ApiClientWithSecret(**_view(client).model_dump(), client_secret=secret)
 
 
@@ -132,4 +134,5 @@ def block(
                                          blocked_at=before.blocked_at or now)
         append_event(connection, audit_for(request, principal.actor).event(
             "api_client.block", record_type="api_client", record_id=client_id, details={"reason": reason}))
+    mark_recorded(request)
     return _view(client)

@@ -15,7 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from oson_operator.api.context import request_context
-from oson_operator.api.security import Restriction, audit_for, require_roles_while_restricted, session_restrictions
+from oson_operator.api.security import (
+    Restriction,
+    audit_for,
+    mark_recorded,
+    require_roles_while_restricted,
+    session_restrictions,
+)
 from oson_operator.domain import passwords, totp
 from oson_operator.domain.access import STAFF_ROLES, Principal, Role
 from oson_operator.domain.errors import Conflict, DomainError, FieldProblem, Forbidden, NotAuthenticated
@@ -146,6 +152,7 @@ def login(body: LoginRequest, request: Request) -> LoginResponse:
         if blocked_until is not None:
             refused(connection, "SOURCE_BLOCKED")
     if blocked_until is not None:
+        mark_recorded(request)
         raise DomainError("SOURCE_BLOCKED", status=429, params={"until": _iso(blocked_until)})
 
     failure: DomainError | None = None
@@ -193,6 +200,7 @@ def login(body: LoginRequest, request: Request) -> LoginResponse:
                 record_id=session_id,
                 details={"login": user.login, "role": user.role.value,
                          "restrictions": sorted(r.value for r in restrictions)}))
+    mark_recorded(request)
     if failure is not None:
         raise failure
     return LoginResponse(
@@ -214,6 +222,7 @@ def logout(request: Request, principal: Principal = Depends(_any_staff)) -> Resp
         store.end_session(connection, principal.session_id, now, "logout")
         append_event(connection, audit_for(request, principal.actor).event(
             "auth.logout", record_type="staff_session", record_id=principal.session_id))
+    mark_recorded(request)
     return Response(status_code=204)
 
 
@@ -275,6 +284,7 @@ def change_password(
             append_event(connection, audit.event(
                 "auth.password_change", record_type="staff_user", record_id=user.login,
                 details={"other_sessions_ended": ended}))
+    mark_recorded(request)
     if failure is not None:
         raise failure
     return PasswordChangeResponse(password_expires_in_days=settings.password_max_age_days)
@@ -293,6 +303,7 @@ def totp_enroll(request: Request, principal: Principal = Depends(_enrolling_staf
         store.update_staff(connection, user.login, now, totp_pending_secret=secret)
         append_event(connection, audit_for(request, principal.actor).event(
             "auth.totp_enroll", record_type="staff_user", record_id=user.login))
+    mark_recorded(request)
     return TotpEnrollResponse(secret=secret,
                               otpauth_uri=totp.provisioning_uri(secret, user.login, state.settings.totp_issuer))
 
@@ -323,6 +334,7 @@ def totp_confirm(
                                totp_pending_secret=None, totp_last_step=step)
             append_event(connection, audit.event("auth.totp_confirm", record_type="staff_user",
                                                  record_id=user.login))
+    mark_recorded(request)
     if failure is not None:
         raise failure
     return TotpConfirmResponse()

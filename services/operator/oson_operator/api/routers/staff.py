@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from oson_operator.api.security import audit_for, require_roles
+from oson_operator.api.security import audit_for, mark_recorded, require_roles
 from oson_operator.domain.access import Principal, Role
 from oson_operator.domain.errors import DomainError, FieldProblem, Forbidden, NotFound
 from oson_operator.storage import access as store
@@ -93,6 +93,7 @@ def create_staff(
             connection, audit_for(request, principal.actor), login=body.login, full_name=body.full_name,
             role=_staff_role(body.role), now=now,
         )
+    mark_recorded(request)
     return StaffWithPassword(**_view(user, now).model_dump(), temporary_password=temporary)
 
 
@@ -133,6 +134,8 @@ def update_staff(
             user = store.update_staff(connection, user.login, now, **changes)
             append_event(connection, audit_for(request, principal.actor).event(
                 "staff.update", record_type="staff_user", record_id=user.login, details=changes))
+    if changes:
+        mark_recorded(request)
     return _view(user, now)
 
 
@@ -144,6 +147,7 @@ def reset_password(login: str, request: Request, principal: Principal = Depends(
     with state.engine.begin() as connection:
         user, temporary = store.reset_staff_password(
             connection, audit_for(request, principal.actor), _target(connection, login), now=now)
+    mark_recorded(request)
     return StaffWithPassword(**_view(user, now).model_dump(), temporary_password=temporary)
 
 
@@ -170,6 +174,7 @@ def _simple_change(request: Request, principal: Principal, login: str, action: s
             details["sessions_ended"] = store.end_sessions_of(connection, user.login, now, "totp_reset")
         append_event(connection, audit_for(request, principal.actor).event(
             action, record_type="staff_user", record_id=user.login, details=details))
+    mark_recorded(request)
     return _view(user, now)
 
 
