@@ -7,6 +7,10 @@ users and logins stay fast; hashes still verify with the production hasher and v
     headers = staff_headers(client, settings, Role.ADMIN)          # a fresh admin, logged in
     client_id, secret = make_api_client(settings, "partner app")
     headers = api_client_headers(client_id, secret)
+
+A test that fails logins on purpose should use ``access_client(settings)``: its requests come from a
+source address of their own, so the source-block rule (5 distinct failing logins from one address
+within an hour) never blocks the shared ``testclient`` address of other tests.
 """
 
 from __future__ import annotations

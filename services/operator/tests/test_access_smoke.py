@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from access_support import (
+    access_client,
     api_client_headers,
     make_api_client,
     make_app,
@@ -38,7 +39,7 @@ def test_wrong_password_is_refused(running_pg: PostgresServer) -> None:
     settings = running_pg.settings()
     login = unique_login("op")
     make_staff(settings, login, Role.OPERATOR)
-    with TestClient(make_app(settings)) as client:
+    with access_client(settings) as client:  # a source address of its own: failures never block others
         response = client.post("/api/auth/login", json={"login": login, "password": "Wrong-pass-1"})
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "INVALID_CREDENTIALS"

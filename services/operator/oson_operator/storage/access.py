@@ -318,7 +318,13 @@ SOURCE_WINDOW = timedelta(hours=1)
 
 
 def record_login_failure(connection: Connection, source_address: str, login: str, now: datetime) -> int:
-    """Count a failed login from ``source_address``; returns the distinct logins failed in the last hour."""
+    """Count a failed login from ``source_address``; returns the distinct logins failed in the last hour.
+
+    Failures from one address are serialised (a transaction-scoped advisory lock), so that parallel
+    guesses cannot all see a count just below the limit.
+    """
+    connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('oson.login_failure:' || :source, 0))"),
+                       {"source": source_address})
     connection.execute(
         text("DELETE FROM oson.login_failure WHERE source_address = :source AND failed_at <= :since"),
         {"source": source_address, "since": now - SOURCE_WINDOW},
