@@ -27,11 +27,15 @@ def _wallet(row: Sequence[Any]) -> WalletState:
 
 
 def lock_wallets(conn: Connection, wallet_ids: Iterable[str]) -> dict[str, WalletState]:
-    """Read and lock wallets in id order (the same order everywhere, so transfers cannot deadlock)."""
+    """Read and lock wallets in id order (the same order everywhere, so transfers cannot deadlock).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: foreign-key checks of inserted operations and entries take
+    KEY SHARE locks on these rows, which FOR UPDATE would conflict with (and deadlock under load).
+    """
     ids = sorted(set(wallet_ids))
     rows = conn.execute(text(
         f"SELECT {_WALLET_COLUMNS} FROM oson.account a JOIN oson.participant p ON p.id = a.participant_id "
-        "WHERE a.id = ANY(CAST(:ids AS uuid[])) AND a.kind = 'wallet' ORDER BY a.id FOR UPDATE OF a"
+        "WHERE a.id = ANY(CAST(:ids AS uuid[])) AND a.kind = 'wallet' ORDER BY a.id FOR NO KEY UPDATE OF a"
     ), {"ids": ids}).all()
     return {row[0]: _wallet(row) for row in rows}
 

@@ -131,7 +131,8 @@ CREATE TABLE oson.idempotency_key (
     key text NOT NULL CHECK (length(key) BETWEEN 1 AND 200),
     request_hash text NOT NULL,
     status_code integer,
-    response jsonb,
+    -- json, not jsonb: the stored answer keeps its key order, so a replay is byte-identical.
+    response json,
     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (actor, key)
 );
