@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +16,8 @@ from oson_operator.settings import Settings
 
 
 def iin() -> str:
-    return "".join(random.choice("0123456789") for _ in range(12))
+    # secrets, not random: Hypothesis reseeds ``random`` for every example, which would repeat IINs.
+    return "".join(secrets.choice("0123456789") for _ in range(12))
 
 
 def key() -> dict[str, str]:
