@@ -113,12 +113,15 @@ def test_events_route_filters_and_pages(running_pg: PostgresServer) -> None:
         first = client.get("/api/events", params={"actor": actor, "result": "ok", "limit": 4}, headers=auditor)
         assert first.status_code == 200, first.text
         page = first.json()
-        assert [e["id"] for e in page["events"]] == sorted(ids, reverse=True)[:4]
-        assert page["next_before_id"] == page["events"][-1]["id"]
+        # Newest first: draft(n) starts n seconds after T0, so the highest n comes first.
+        assert [e["id"] for e in page["events"]] == ids[::-1][:4]
+        assert page["next_cursor"]
         second = client.get("/api/events", params={"actor": actor, "result": "ok", "limit": 4,
-                                                   "before_id": page["next_before_id"]}, headers=auditor).json()
-        assert [e["id"] for e in second["events"]] == sorted(ids, reverse=True)[4:]
-        assert second["next_before_id"] is None
+                                                   "cursor": page["next_cursor"]}, headers=auditor).json()
+        assert [e["id"] for e in second["events"]] == ids[::-1][4:]
+        assert second["next_cursor"] is None
+        bad_cursor = client.get("/api/events", params={"cursor": "x:y"}, headers=auditor)
+        assert bad_cursor.status_code == 422 and bad_cursor.json()["error"]["code"] == "EVENT_CURSOR_INVALID"
         event = second["events"][-1]
         assert event["actor"] == actor and event["record_type"] == "operation" and event["details"] == {"n": 0}
         assert len(event["hash"]) == 64

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -28,6 +28,7 @@ from oson_operator.domain.event_chain import (
     Verifier,
     VerifyReport,
     checkpoint_from_export,
+    epoch_micros,
     export_document,
     heads_document,
     heads_from_document,
@@ -375,9 +376,33 @@ class EventRow:
     hash: str
 
 
+@dataclass(frozen=True)
+class EventCursor:
+    """Where the next page starts: strictly older than (started_at, id). Text form ``<epoch us>:<id>``."""
+
+    started_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        return f"{epoch_micros(self.started_at)}:{self.id}"
+
+    @classmethod
+    def decode(cls, value: str) -> EventCursor:
+        """ValueError unless ``value`` came from ``encode``."""
+        micros, _, event_id = value.partition(":")
+        try:
+            return cls(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(micros)), int(event_id))
+        except (ValueError, OverflowError):
+            raise ValueError(f"not an event cursor: {value!r}") from None
+
+
 def list_events(connection: Connection, filters: EventFilter, *, limit: int = 100,
-                before_id: int | None = None) -> list[EventRow]:
-    """Events matching ``filters``, newest (highest id) first; page on with ``before_id`` = last id seen."""
+                before: EventCursor | None = None) -> list[EventRow]:
+    """Events matching ``filters``, newest ``started_at`` first (ties: highest id first).
+
+    Page on with ``before`` = the cursor of the last row seen. Both the time range and the order
+    follow the (started_at, id) index, so a page costs the same however large the log grows.
+    """
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit must be 1..{MAX_PAGE}")
     clauses: list[str] = []
@@ -390,15 +415,17 @@ def list_events(connection: Connection, filters: EventFilter, *, limit: int = 10
         ("record_type", "=", filters.record_type),
         ("record_id", "=", filters.record_id),
         ("result", "=", filters.result),
-        ("id", "<", before_id),
     ):
         if value is not None:
             name = f"p{len(params)}"
             clauses.append(f"{column} {operator} :{name}")
             params[name] = value
+    if before is not None:
+        clauses.append("(started_at, id) < (:before_at, :before_id)")
+        params.update(before_at=before.started_at, before_id=before.id)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = connection.execute(text(
         "SELECT id, started_at, ended_at, recorded_at, actor, action, record_type, record_id, result, "
         f"source_address, request_id, details, chain, chain_seq, hash FROM oson.event {where} "
-        "ORDER BY id DESC LIMIT :limit"), params)
+        "ORDER BY started_at DESC, id DESC LIMIT :limit"), params)
     return [EventRow(*row[:14], bytes(row[14]).hex()) for row in rows]

@@ -1,7 +1,7 @@
 """Routes: the event log (§14.1(11)), read by administrators and auditors.
 
-``GET /api/events`` lists events newest first with filters; page on with ``before_id`` (the
-``next_before_id`` of the previous page). ``GET /api/events/verify`` checks the hash chains and the
+``GET /api/events`` lists events newest first (by ``started_at``, then id) with filters; page on
+with ``cursor`` = the ``next_cursor`` of the previous page. ``GET /api/events/verify`` checks the hash chains and the
 signed checkpoints and names the first bad record; for a large log prefer the CLI
 (``oson-operator events verify``), which has no HTTP timeout in front of it.
 """
@@ -22,6 +22,7 @@ from oson_operator.domain.events import EventDraft
 from oson_operator.storage import events as store
 from oson_operator.storage.events import (
     MAX_PAGE,
+    EventCursor,
     EventFilter,
     EventKeyError,
     EventRow,
@@ -72,7 +73,7 @@ def list_events(
     record_type: str | None = Query(None, max_length=100),
     record_id: str | None = Query(None, max_length=200),
     result: str | None = Query(None, max_length=200, description="ok, denied, refused:<CODE>, error, ..."),
-    before_id: int | None = Query(None, ge=1, description="next_before_id of the previous page"),
+    cursor: str | None = Query(None, max_length=60, description="next_cursor of the previous page"),
     limit: int = Query(100, ge=1, le=MAX_PAGE),
     principal: Principal = Depends(_readers),
 ) -> dict[str, Any]:
@@ -80,13 +81,21 @@ def list_events(
     if started_from is not None and started_to is not None and started_from >= started_to:
         raise DomainError("EVENT_RANGE_INVALID", status=422,
                           problems=(FieldProblem("from", "EVENT_RANGE_INVALID"),))
+    before = None
+    if cursor is not None:
+        try:
+            before = EventCursor.decode(cursor)
+        except ValueError:
+            raise DomainError("EVENT_CURSOR_INVALID", status=422,
+                              problems=(FieldProblem("cursor", "EVENT_CURSOR_INVALID"),)) from None
     filters = EventFilter(started_from=started_from, started_to=started_to, actor=actor, action=action,
                           record_type=record_type, record_id=record_id, result=result)
     with request.app.state.engine.connect() as connection:
-        rows = store.list_events(connection, filters, limit=limit, before_id=before_id)
+        rows = store.list_events(connection, filters, limit=limit, before=before)
+    last = rows[-1] if len(rows) == limit else None
     return {
         "events": [_view(row) for row in rows],
-        "next_before_id": rows[-1].id if len(rows) == limit else None,
+        "next_cursor": EventCursor(last.started_at, last.id).encode() if last is not None else None,
     }
 
 

@@ -59,7 +59,8 @@ CREATE TABLE oson.event (
     hash bytea NOT NULL,
     CONSTRAINT event_chain_seq_key UNIQUE (chain, chain_seq)
 );
-CREATE INDEX event_started_at_idx ON oson.event (started_at);
+-- (started_at, id): time ranges, and the newest-first pages of GET /api/events (keyset on both).
+CREATE INDEX event_started_at_idx ON oson.event (started_at, id);
 CREATE INDEX event_record_idx ON oson.event (record_type, record_id);
 COMMENT ON TABLE oson.event IS
     'Append-only event log (§14.1(11)); hash-chained by trigger; see docs/event-log.md';
