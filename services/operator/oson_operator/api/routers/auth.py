@@ -25,6 +25,7 @@ from oson_operator.api.security import (
 from oson_operator.domain import passwords, totp
 from oson_operator.domain.access import STAFF_ROLES, Principal, Role
 from oson_operator.domain.errors import Conflict, DomainError, FieldProblem, Forbidden, NotAuthenticated
+from oson_operator.domain.events import EventDraft
 from oson_operator.settings import Settings
 from oson_operator.storage import access as store
 from oson_operator.storage.events import append_event
@@ -105,8 +106,14 @@ def _status(user: store.StaffUser, now: datetime, settings: Settings) -> passwor
     )
 
 
+# Events are appended last in a transaction, after every row and advisory lock it takes (appending
+# holds a chain head until commit; taking locks after it could deadlock with another writer).
+# Hence the helpers below collect their events in ``events`` for the caller to append.
+
+
 def _count_failure(
-    connection: Connection, audit: store.Audit, user: store.StaffUser, now: datetime, settings: Settings
+    connection: Connection, audit: store.Audit, user: store.StaffUser, now: datetime, settings: Settings,
+    events: list[EventDraft],
 ) -> datetime | None:
     """One more consecutive failure; locks the account at the limit and returns the lock's end."""
     failures = user.failed_logins + 1
@@ -116,20 +123,21 @@ def _count_failure(
     until = now + timedelta(minutes=settings.login_lockout_minutes)
     store.update_staff(connection, user.login, now, failed_logins=0, locked_until=until)
     ended = store.end_sessions_of(connection, user.login, now, "locked")
-    append_event(connection, audit.event(
+    events.append(audit.event(
         "auth.lockout", "ok", actor="system", record_type="staff_user", record_id=user.login,
         details={"failures": failures, "locked_until": _iso(until), "sessions_ended": ended}))
     return until
 
 
 def _count_source_failure(
-    connection: Connection, audit: store.Audit, source: str, login: str, now: datetime, settings: Settings
+    connection: Connection, audit: store.Audit, source: str, login: str, now: datetime, settings: Settings,
+    events: list[EventDraft],
 ) -> None:
     logins = store.record_login_failure(connection, source, login, now)
     if logins >= settings.source_block_logins:
         until = now + timedelta(hours=settings.source_block_hours)
         store.block_source(connection, source, now, until, logins)
-        append_event(connection, audit.event(
+        events.append(audit.event(
             "auth.source_block", "ok", actor="system", record_type="source_address", record_id=source,
             details={"distinct_logins": logins, "blocked_until": _iso(until)}))
 
@@ -142,20 +150,20 @@ def login(body: LoginRequest, request: Request) -> LoginResponse:
     source = request_context(request).source_address or "unknown"
     audit = audit_for(request, "anonymous")
 
-    def refused(connection: Connection, code: str, **details: object) -> None:
-        append_event(connection, audit.event(
-            "auth.login_failed", f"refused:{code}", record_type="staff_user", record_id=body.login,
-            details={"login": body.login, **details}))
+    def refused(code: str, **details: object) -> EventDraft:
+        return audit.event("auth.login_failed", f"refused:{code}", record_type="staff_user", record_id=body.login,
+                           details={"login": body.login, **details})
 
     with state.engine.begin() as connection:
         blocked_until = store.source_blocked_until(connection, source, now)
         if blocked_until is not None:
-            refused(connection, "SOURCE_BLOCKED")
+            append_event(connection, refused("SOURCE_BLOCKED"))
     if blocked_until is not None:
         mark_recorded(request)
         raise DomainError("SOURCE_BLOCKED", status=429, params={"until": _iso(blocked_until)})
 
     failure: DomainError | None = None
+    events: list[EventDraft] = []
     with state.engine.begin() as connection:
         user = store.get_staff(connection, body.login, for_update=True)
         counts_for_source = True
@@ -182,12 +190,13 @@ def login(body: LoginRequest, request: Request) -> LoginResponse:
 
         if failure is not None:
             if user is not None and failure.code in ("INVALID_CREDENTIALS", "TOTP_INVALID", "TOTP_REUSED"):
-                locked_until = _count_failure(connection, audit, user, now, settings)
+                locked_until = _count_failure(connection, audit, user, now, settings, events)
                 if locked_until is not None:
                     failure = Forbidden("ACCOUNT_LOCKED", params={"until": _iso(locked_until)})
-            refused(connection, failure.code, known=user is not None)
             if counts_for_source:
-                _count_source_failure(connection, audit, source, body.login, now, settings)
+                _count_source_failure(connection, audit, source, body.login, now, settings, events)
+            for draft in (refused(failure.code, known=user is not None), *events):
+                append_event(connection, draft)
         else:
             assert user is not None
             token = passwords.new_token()
@@ -253,12 +262,13 @@ def change_password(
     now: datetime = state.clock.now()
     audit = audit_for(request, principal.actor)
     failure: DomainError | None = None
+    events: list[EventDraft] = []
     with state.engine.begin() as connection:
         user = store.get_staff(connection, principal.name, for_update=True)
         assert user is not None
         if not passwords.verify_password(user.password_hash, body.current_password):
             failure = Forbidden("CURRENT_PASSWORD_WRONG")
-            locked_until = _count_failure(connection, audit, user, now, settings)
+            locked_until = _count_failure(connection, audit, user, now, settings, events)
             if locked_until is not None:
                 failure = Forbidden("ACCOUNT_LOCKED", params={"until": _iso(locked_until)})
         else:
@@ -275,6 +285,8 @@ def change_password(
             append_event(connection, audit.event(
                 "auth.password_change", f"refused:{failure.code}", record_type="staff_user", record_id=user.login,
                 details={"problems": [p.code for p in failure.problems]}))
+            for draft in events:
+                append_event(connection, draft)
         else:
             new_hash = passwords.hash_password(body.new_password)
             user = store.update_staff(connection, user.login, now, password_hash=new_hash, password_changed_at=now,
