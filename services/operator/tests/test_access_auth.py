@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from access_support import (
     access_client,
     bearer,
+    engine_for,
     events_about,
     events_from,
     login_token,
@@ -23,6 +24,7 @@ from access_support import (
 from conftest import PostgresServer
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import text
 
 from oson_operator.domain.access import Role
 from oson_operator.domain.clock import ManualClock
@@ -333,3 +335,25 @@ def test_staff_management_rules(running_pg: PostgresServer) -> None:
         assert client.post(f"/api/staff/{victim}/disable", headers=auditor).status_code == 403
     assert [a for a, _, _ in events_about(settings, victim) if a.startswith("staff.")] == [
         "staff.disable", "staff.enable"]
+
+
+def test_session_use_is_written_at_most_once_a_minute(running_pg: PostgresServer) -> None:
+    settings = running_pg.settings()
+    clock = ManualClock(T0)
+    user = unique_login("aud")
+    password = make_staff(settings, user, Role.AUDITOR, now=T0)
+
+    def last_seen(session_id: str) -> datetime:
+        with engine_for(settings).connect() as connection:
+            return connection.execute(text("SELECT last_seen_at FROM oson.staff_session WHERE id = :id"),
+                                      {"id": session_id}).scalar_one()
+
+    with access_client(settings, clock) as client:
+        token = login_token(client, settings, user, password)
+        session_id = client.get("/api/auth/me", headers=bearer(token)).json()["session_id"]
+        clock.advance(timedelta(seconds=59))
+        assert client.get("/api/staff", headers=bearer(token)).status_code == 200
+        assert last_seen(session_id) == T0
+        clock.advance(timedelta(seconds=1))
+        assert client.get("/api/staff", headers=bearer(token)).status_code == 200
+        assert last_seen(session_id) == T0 + timedelta(minutes=1)

@@ -7,7 +7,7 @@ Two kinds of caller:
 
 - staff: ``Authorization: Bearer <token>`` from ``POST /api/auth/login``. The token is 32 random bytes;
   the database keeps only its SHA-256. A session ends on logout and after ``session_idle_minutes``
-  without a request (each request moves ``last_seen_at``).
+  without a request (a request moves ``last_seen_at``, written at most once a minute).
 - API clients (role ``integration``): ``Authorization: Basic base64(client_id:client_secret)``. The
   secret is checked against its SHA-256; ``last_used_at`` is written at most once an hour; a client
   unused for ``api_client_max_idle_days`` is blocked on its next request.
@@ -47,6 +47,9 @@ class Restriction(StrEnum):
 
 
 ALL_RESTRICTIONS = frozenset(Restriction)
+# A session's last_seen_at is written when it is at least this old: reading pages then costs no write
+# (and no wait for the synchronous standby), and an idle deadline is at most this much early.
+TOUCH_INTERVAL = timedelta(seconds=60)
 
 
 def session_restrictions(user: store.StaffUser, now: datetime, settings: Settings) -> frozenset[Restriction]:
@@ -93,7 +96,7 @@ def _staff_principal(request: Request, token: str) -> Principal:
                 "auth.session_end", record_type="staff_session", record_id=session.id,
                 details={"reason": reason, "last_seen_at": session.last_seen_at.isoformat()}))
             outcome = NotAuthenticated("SESSION_EXPIRED", params={"minutes": settings.session_idle_minutes})
-        else:
+        elif now - session.last_seen_at >= TOUCH_INTERVAL:
             store.touch_session(connection, session.id, now)
     if outcome is not None:
         raise outcome

@@ -260,14 +260,14 @@ def create_session(
 
 
 def find_session(connection: Connection, token_hash: str) -> tuple[StaffSession, StaffUser] | None:
-    """The session with this token (open or ended) and its user, both locked for the update of use."""
+    """The session with this token (open or ended) and its user."""
     row = connection.execute(
         text(
             "SELECT s.id AS s_id, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, "
             "s.ended_at AS s_ended_at, "
             + ", ".join(f"u.{name.strip()}" for name in STAFF_COLUMNS.split(","))
             + " FROM oson.staff_session s JOIN oson.staff_user u ON u.login = s.login "
-            "WHERE s.token_hash = :token_hash FOR UPDATE OF s"
+            "WHERE s.token_hash = :token_hash"
         ),
         {"token_hash": token_hash},
     ).mappings().first()
