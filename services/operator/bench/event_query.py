@@ -14,6 +14,8 @@ Starts its own PostgreSQL 15 (bench/_pg.py), migrates it, then:
    10%, so both stages return the same rows from a table ten times larger: the ratio shows whether
    the time-range query stays flat.
 
+4. times ``verify_event_log`` over the whole table.
+
 It prints figures; it asserts nothing about timings.
 """
 
@@ -108,6 +110,21 @@ def measure(settings: Settings) -> dict[str, tuple[float, int]]:
     return results
 
 
+def verify_walk(settings: Settings) -> None:
+    """Time ``verify_event_log`` over the whole table (the bulk rows fail at once: only rows up to the
+    first bulk row of each chain are hashed, so the figure per hashed row is the one that matters)."""
+    engine = create_database_engine(settings, pooled=False)
+    try:
+        began = time.perf_counter()
+        report = store.verify_event_log(engine, None)
+        elapsed = time.perf_counter() - began
+    finally:
+        engine.dispose()
+    hashed = sum(chain.last_seq for chain in report.chains)
+    print(f"verify: read {report.events_checked:,} rows and hashed {hashed:,} (the chained ones) in "
+          f"{elapsed:.1f} s, {elapsed / max(report.events_checked, 1) * 1e6:.1f} us per row read")
+
+
 def append_throughput(settings: Settings, threads: int, per_thread: int) -> float:
     engine = create_database_engine(settings.model_copy(update={"database_pool_size": threads}))
     failures: list[BaseException] = []
@@ -188,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                 stages.append((in_table, measure(settings)))
         finally:
             owner_engine.dispose()
+        verify_walk(settings)
 
     (small_rows, small), (large_rows, large) = stages
     day, month = DAY[0].date().isoformat(), f"{MONTH[0]:%Y-%m}"

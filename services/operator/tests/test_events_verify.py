@@ -254,3 +254,21 @@ def test_only_one_process_writes_a_periodic_checkpoint(log: Log) -> None:
         other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHECKPOINT_LOCK_KEY})
         assert write_checkpoint(log.engine, log.key, skip_if_busy=True) is None
     assert write_checkpoint(log.engine, log.key, skip_if_busy=True) is not None
+
+
+def test_a_row_forged_past_the_chain_head_is_named(log: Log) -> None:
+    last = log.busiest_chain()[-1]
+    # A well-chained row inserted with the trigger off: only the chain head (or a later checkpoint) tells.
+    log.tamper(
+        "INSERT INTO oson.event (chain, chain_seq, started_at, ended_at, recorded_at, actor, action, result, "
+        "prev_hash, hash) SELECT chain, chain_seq + 1, started_at, ended_at, recorded_at, actor, 'forged', "
+        f"'ok', hash, '\\x00' FROM oson.event WHERE id = {last.id}",
+        "UPDATE oson.event SET hash = sha256(prev_hash || oson.event_canonical(id, chain, chain_seq, "
+        "started_at, ended_at, recorded_at, actor, action, record_type, record_id, result, source_address, "
+        "request_id, details)) WHERE action = 'forged'",
+    )
+    forged = log.chain(last.chain)[-1]
+    assert forged.action == "forged" and forged.chain_seq == last.chain_seq + 1
+    problem = log.verify().first_problem
+    assert problem is not None
+    assert (problem.kind, problem.event_id, problem.seq) == ("extra", forged.id, forged.chain_seq)
