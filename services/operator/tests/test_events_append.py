@@ -40,7 +40,8 @@ def test_append_returns_the_id_and_the_database_chains_the_row(running_pg: Postg
 
 def test_canonical_form_matches_the_database_function(running_pg: PostgresServer) -> None:
     with runtime_engine(running_pg.settings()) as engine, engine.begin() as conn:
-        event_id = append_event(conn, draft(3, actor="staff:\x1fодин", details={"k": "\x1f", "ru": "Қазақ"}))
+        actor = "staff:\x1f\u0436\u04af\u0439\u0435"  # a separator and Cyrillic in one value
+        event_id = append_event(conn, draft(3, actor=actor, details={"k": "\x1f", "kk": "Қазақ"}))
         [row] = stored(conn, "WHERE id = :id", {"id": event_id})
     with running_pg.superuser(DATABASE) as su:
         database_bytes = su.execute(
