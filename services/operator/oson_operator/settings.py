@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     database_sslrootcert: Path | None = Field(None, description="CA file for sslmode verify-ca/verify-full")
     database_connect_timeout: int = Field(2, ge=1, le=60, description="libpq connect_timeout, seconds")
     database_statement_timeout_ms: int = Field(5000, ge=100, description="server-side statement timeout")
-    database_pool_size: int = Field(5, ge=1, le=100, description="connections kept per worker")
+    database_pool_size: int = Field(
+        10, ge=1, le=100, description="connections kept per worker process; also its number of request threads"
+    )
 
     # Owner login, used only by migrations (oson-operator-migrate); never by the running service.
     database_owner_user: str | None = Field(None, description="owner of the database, for migrations")
@@ -74,6 +76,10 @@ class Settings(BaseSettings):
     password_warn_days: int = Field(7, ge=0, description="warn this many days before a password expires")
     password_history: int = Field(7, ge=0, le=50, description="previous passwords that cannot be reused")
     api_client_max_idle_days: int = Field(90, ge=1, description="API clients unused this long are blocked")
+    api_client_cache_seconds: float = Field(
+        0.0, ge=0, le=300, description="how long a verified API client is trusted without a database read "
+        "(a block or new secret then takes effect only within this time; 0, the default, checks every request)"
+    )
     totp_issuer: str = Field("OSON operator", min_length=1, description="issuer name shown by TOTP apps")
 
     # Event log (§14.1(11), §7.5): hash chain checkpoints signed with Ed25519 and exported off the database.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from oson_operator import __version__
 from oson_operator.api.business_schemas import REGISTRATION_TAGS
+from oson_operator.api.checkpointer import run_checkpointer
 from oson_operator.api.context import ContextMiddleware
 from oson_operator.api.errors import install_error_handlers
 from oson_operator.api.recording import EventRecordingMiddleware
@@ -28,9 +31,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in worker threads; one database connection per thread, never more threads.
+        to_thread.current_default_thread_limiter().total_tokens = resolved.database_pool_size
+        stop = asyncio.Event()
+        checkpointer = asyncio.create_task(run_checkpointer(app.state, stop))
         try:
             yield
         finally:
+            stop.set()
+            await checkpointer
             engine.dispose()
 
     app = FastAPI(

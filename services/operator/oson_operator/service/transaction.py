@@ -93,7 +93,22 @@ def _event(command: Command, outcome: Outcome) -> EventDraft:
 
 
 def execute(engine: Engine, command: Command, work: Work, on_refusal: OnRefusal | None = None) -> Outcome:
-    """Run ``work`` once per idempotency key; see the module docstring."""
+    """Run ``work`` once per idempotency key; see the module docstring.
+
+    A refusal rolls the work back; the refusal is then recorded (with its event and under the key) in a
+    second transaction, so the common, successful path needs no savepoint.
+    """
+    try:
+        return _run(engine, command, work)
+    except Refusal as refusal:
+        if on_refusal is None:
+            raise
+        refused = refusal
+    # The key is claimed again here: if a concurrent retry got there first, its answer is replayed.
+    return _run(engine, command, lambda conn: on_refusal(conn, refused))
+
+
+def _run(engine: Engine, command: Command, work: Work) -> Outcome:
     actor = command.principal.actor
     with engine.connect() as conn:
         transaction = conn.begin()
@@ -107,17 +122,9 @@ def execute(engine: Engine, command: Command, work: Work, on_refusal: OnRefusal 
                 outcome = Outcome(stored.status_code, stored.response, result="replayed", replayed=True)
                 append_event(conn, _event(command, outcome))
             else:
-                savepoint = conn.begin_nested()
-                try:
-                    outcome = work(conn)
-                    savepoint.commit()
-                except Refusal as refusal:
-                    savepoint.rollback()
-                    if on_refusal is None:
-                        raise
-                    outcome = on_refusal(conn, refusal)
-                append_event(conn, _event(command, outcome))
-                idempotency.store(conn, actor, command.idempotency_key, outcome.status, outcome.body)
+                outcome = work(conn)
+                idempotency.store_with_event(conn, actor, command.idempotency_key, outcome.status, outcome.body,
+                                             _event(command, outcome))
         except BaseException:
             if transaction.is_active:
                 transaction.rollback()

@@ -56,7 +56,9 @@ def create_database_engine(
     application_name: str = APPLICATION_NAME,
     pooled: bool = True,
 ) -> Engine:
-    """An engine that checks connections before use, so a Patroni failover costs one reconnect."""
+    """A pooled engine. Connections are not pinged before use (a round trip per request): a connection
+    that died with a failover fails its request with a disconnect error, SQLAlchemy then discards the
+    whole pool, and the client's retry (same idempotency key) runs on a fresh connection."""
     url = database_url(settings, user=user, password=password)
     args = connect_args(settings, application_name=application_name)
     if not pooled:
@@ -66,10 +68,11 @@ def create_database_engine(
     engine = create_engine(
         url,
         connect_args=args,
-        pool_pre_ping=True,
+        # No overflow: a connection opened and closed per request costs a SCRAM handshake on both sides.
+        # The API caps its worker threads at the pool size, so requests queue before the pool, not in it.
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
-        pool_timeout=settings.database_connect_timeout,
+        max_overflow=0,
+        pool_timeout=max(settings.database_connect_timeout, 10),
         pool_recycle=300,
     )
     event.listen(engine, "connect", _collect_notices)

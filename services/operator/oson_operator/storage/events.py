@@ -43,11 +43,13 @@ log = logging.getLogger(__name__)
 # Only one app VM writes a given periodic checkpoint (transaction-level advisory lock).
 CHECKPOINT_LOCK_KEY = 0x05_0A_0E_02
 
-_INSERT = text(
+# Public so that a caller can append the event in the same statement as its last write (one round trip).
+INSERT_EVENT_SQL = (
     "INSERT INTO oson.event (started_at, ended_at, actor, action, record_type, record_id, result, "
     "source_address, request_id, details) VALUES (:started_at, :ended_at, :actor, :action, :record_type, "
     ":record_id, :result, :source_address, :request_id, CAST(:details AS jsonb)) RETURNING id"
 )
+_INSERT = text(INSERT_EVENT_SQL)
 
 
 def _clean(value: str | None) -> str | None:
@@ -83,6 +85,24 @@ def _aware(name: str, value: datetime) -> datetime:
     return value
 
 
+def event_parameters(draft: EventDraft) -> dict[str, Any]:
+    """The bind parameters of ``INSERT_EVENT_SQL`` for one event."""
+    details = json.dumps(_json_ready(dict(draft.details)), ensure_ascii=False, separators=(",", ":"),
+                         allow_nan=False)
+    return {
+        "started_at": _aware("started_at", draft.started_at),
+        "ended_at": _aware("ended_at", draft.ended_at),
+        "actor": _clean(draft.actor),
+        "action": _clean(draft.action),
+        "record_type": _clean(draft.record_type),
+        "record_id": _clean(draft.record_id),
+        "result": _clean(draft.result),
+        "source_address": _clean(draft.source_address),
+        "request_id": _clean(draft.request_id),
+        "details": details,
+    }
+
+
 def append_event(connection: Connection, draft: EventDraft) -> int:
     """Append one event in the caller's transaction and return its id.
 
@@ -91,23 +111,7 @@ def append_event(connection: Connection, draft: EventDraft) -> int:
     (the default), and preferably as one of the last statements, after the business rows are
     locked; a rollback removes the event together with the business change.
     """
-    details = json.dumps(_json_ready(dict(draft.details)), ensure_ascii=False, separators=(",", ":"),
-                         allow_nan=False)
-    row = connection.execute(
-        _INSERT,
-        {
-            "started_at": _aware("started_at", draft.started_at),
-            "ended_at": _aware("ended_at", draft.ended_at),
-            "actor": _clean(draft.actor),
-            "action": _clean(draft.action),
-            "record_type": _clean(draft.record_type),
-            "record_id": _clean(draft.record_id),
-            "result": _clean(draft.result),
-            "source_address": _clean(draft.source_address),
-            "request_id": _clean(draft.request_id),
-            "details": details,
-        },
-    ).one()
+    row = connection.execute(_INSERT, event_parameters(draft)).one()
     return int(row[0])
 
 

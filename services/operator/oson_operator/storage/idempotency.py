@@ -8,6 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from oson_operator.domain.events import EventDraft
+from oson_operator.storage.events import INSERT_EVENT_SQL, event_parameters
+
 
 @dataclass(frozen=True)
 class StoredAnswer:
@@ -39,3 +42,18 @@ def store(conn: Connection, actor: str, key: str, status_code: int, response: di
         "UPDATE oson.idempotency_key SET status_code = :status, response = CAST(:response AS json) "
         "WHERE actor = :actor AND key = :key"
     ), {"status": status_code, "response": json.dumps(response), "actor": actor, "key": key})
+
+
+_STORE_WITH_EVENT = text(
+    f"WITH event AS ({INSERT_EVENT_SQL}) "
+    "UPDATE oson.idempotency_key SET status_code = :status, response = CAST(:response AS json) "
+    "WHERE actor = :key_actor AND key = :key RETURNING (SELECT id FROM event)"
+)
+
+
+def store_with_event(conn: Connection, actor: str, key: str, status_code: int, response: dict[str, Any],
+                     event: EventDraft) -> int:
+    """Store the answer and append the request's event in one statement; returns the event id."""
+    params = event_parameters(event)
+    params.update({"status": status_code, "response": json.dumps(response), "key_actor": actor, "key": key})
+    return int(conn.execute(_STORE_WITH_EVENT, params).scalar_one())

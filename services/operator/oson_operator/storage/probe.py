@@ -22,6 +22,7 @@ class ProbeResult:
     schema_version: str | None = None
     error: str | None = None
     detail: str | None = None
+    stale_connection: bool = False
 
     @property
     def healthy(self) -> bool:
@@ -42,7 +43,18 @@ def _first_line(exc: BaseException) -> str:
 
 
 def probe_database(engine: Engine) -> ProbeResult:
-    """Connect, ask the server who it is, read the schema version. Never raises for database errors."""
+    """Connect, ask the server who it is, read the schema version. Never raises for database errors.
+
+    A pooled connection that died since its last use (server restart, failover) is retried once on a
+    fresh connection, so health reflects the database now, not a stale socket.
+    """
+    result = _probe(engine)
+    if result.stale_connection:
+        result = _probe(engine)
+    return result
+
+
+def _probe(engine: Engine) -> ProbeResult:
     try:
         with Session(engine) as session:
             row = session.execute(
@@ -73,6 +85,7 @@ def probe_database(engine: Engine) -> ProbeResult:
                 )
             return ProbeResult(reachable=True, role=role, server=server, schema_version=version)
     except SQLAlchemyError as exc:
-        return ProbeResult(reachable=False, error=_error_class(exc), detail=_first_line(exc))
+        stale = isinstance(exc, DBAPIError) and exc.connection_invalidated
+        return ProbeResult(reachable=False, error=_error_class(exc), detail=_first_line(exc), stale_connection=stale)
     except OSError as exc:
         return ProbeResult(reachable=False, error=type(exc).__name__, detail=str(exc))
