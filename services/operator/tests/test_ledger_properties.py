@@ -101,7 +101,8 @@ def test_ledger_invariants_hold_for_any_sequence(world_desk: Desk, steps: list[t
 
     with desk.client.app.state.engine.connect() as conn:  # type: ignore[attr-defined]
         check = ledger.check_ledger(conn)
-        negative = conn.execute(text("SELECT count(*) FROM oson.account WHERE kind = 'wallet' AND balance < 0")).scalar()
+        negative = conn.execute(text(
+            "SELECT count(*) FROM oson.account WHERE kind = 'wallet' AND balance < 0")).scalar()
         # Conservation: e-money outstanding (all wallets) + commission income mirrors the specialized account.
         wallets_total = conn.execute(text("SELECT coalesce(sum(balance), 0) FROM oson.account "
                                           "WHERE kind = 'wallet'")).scalar()
