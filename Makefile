@@ -4,7 +4,7 @@ VENV := .venv/bin
 # Ansible and its linters find their own tools (ansible-playbook, ansible-galaxy) on PATH.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup lab lab-status lab-down test lint unit service-tests lab-tests
+.PHONY: setup lab lab-status lab-down test lint unit service-tests lab-tests bench
 
 setup:
 	@bash scripts/host-setup.sh
@@ -38,3 +38,9 @@ lab-tests: setup
 test: lint
 	$(SERVICE_TESTS)
 	$(VENV)/pytest tests
+
+## Benchmarks (figures, not pass/fail): payments through the service against pgbench's raw-SQL limit,
+## then time-range queries on a 1,000,000-row event log. Each starts its own PostgreSQL.
+bench: setup
+	$(VENV)/python services/operator/bench/payments.py
+	$(VENV)/python services/operator/bench/event_query.py

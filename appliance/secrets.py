@@ -17,7 +17,7 @@ from ansible.constants import DEFAULT_VAULT_ID_MATCH
 from ansible.parsing.vault import VaultLib, VaultSecret
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 from appliance.topology import Topology
@@ -32,6 +32,8 @@ PASSWORD_KEYS: tuple[str, ...] = (
     "vault_operator_secret_key",
 )
 CA_KEYS: tuple[str, str] = ("vault_pki_ca_cert_pem", "vault_pki_ca_key_pem")
+# Signs the operator service's event-log checkpoints (Ed25519); auditors verify with its public key.
+EVENT_SIGNING_KEY = "vault_operator_event_signing_key_pem"
 CA_VALIDITY_DAYS = 3650
 
 
@@ -101,6 +103,12 @@ def _new_ca(topology: Topology) -> tuple[str, str]:
     return cert_pem, key_pem
 
 
+def _new_event_signing_key() -> str:
+    key = ed25519.Ed25519PrivateKey.generate()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode("ascii")
+
+
 def _vault(password_file: Path) -> VaultLib:
     secret = VaultSecret(password_file.read_bytes().strip())
     return VaultLib([(DEFAULT_VAULT_ID_MATCH, secret)])
@@ -141,6 +149,9 @@ def ensure_secrets(inventory_dir: Path, topology: Topology) -> list[str]:
     if not all(current.get(k) for k in CA_KEYS):
         current[CA_KEYS[0]], current[CA_KEYS[1]] = _new_ca(topology)
         added.extend(CA_KEYS)
+    if not current.get(EVENT_SIGNING_KEY):
+        current[EVENT_SIGNING_KEY] = _new_event_signing_key()
+        added.append(EVENT_SIGNING_KEY)
     if added:
         path.parent.mkdir(parents=True, exist_ok=True)
         plain = yaml.safe_dump(current, default_flow_style=False, sort_keys=True)

@@ -11,6 +11,8 @@ packages=(
   haproxy apache2 keepalived
   # PostgreSQL 15 binaries for the service's tests (started by the tests themselves).
   postgresql-15 postgresql-client-15
+  # HTTP load generator of the payments benchmark (services/operator/bench/payments.py).
+  wrk
 )
 
 missing=()

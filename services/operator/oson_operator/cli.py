@@ -2,6 +2,7 @@
 
     oson-operator [serve]              run with the settings from the environment / env file
     oson-operator check-config [FILE]  load FILE (default: the env file) and report problems
+    oson-operator check-business FILE  validate a business configuration (MCI, limits, tariffs)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from oson_operator.domain.business import BusinessConfigError, load_business_config
 from oson_operator.settings import ConfigurationError, Settings, default_env_file, load_settings
 
 
@@ -32,7 +34,36 @@ def check_config(path: Path) -> int:
         print(f"oson-operator: {path}: OSON_DATABASE_PASSWORD is empty; set the runtime login's password",
               file=sys.stderr)
         return 1
+    problems: list[str] = []
+    if settings.business_config_file is not None:
+        try:
+            load_business_config(settings.business_config_file)
+        except BusinessConfigError as exc:
+            problems.append(str(exc))
+    if settings.event_signing_key_file is not None:
+        from oson_operator.storage.events import EventKeyError, load_private_key
+
+        try:
+            load_private_key(settings.event_signing_key_file)
+        except EventKeyError as exc:
+            problems.append(f"OSON_EVENT_SIGNING_KEY_FILE: {exc}")
+    if problems:
+        for problem in problems:
+            print(f"oson-operator: {path}: {problem}", file=sys.stderr)
+        return 1
     print(_summary(settings, path))
+    return 0
+
+
+def check_business(path: Path) -> int:
+    """Validate a business configuration file (MCI, limits, tariffs, receipt header)."""
+    try:
+        config = load_business_config(path)
+    except BusinessConfigError as exc:
+        print(f"oson-operator: {exc}", file=sys.stderr)
+        return 1
+    years = ", ".join(str(year) for year in sorted(config.mci_by_year))
+    print(f"{path}: OK - MCI for {years}; {len(config.tariffs)} tariffs; receipts name {config.operator.name}")
     return 0
 
 
@@ -69,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check-config", help="validate an env file and exit")
     check.add_argument("file", nargs="?", type=Path, help="env file (default: $OSON_ENV_FILE or "
                        "/etc/oson/operator.env)")
+    business = commands.add_parser("check-business", help="validate a business configuration file and exit")
+    business.add_argument("file", type=Path, help="YAML file with the keys of data/business-defaults.yaml")
     from oson_operator import cli_access, cli_events
 
     for module in (cli_access, cli_events):
@@ -78,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         outcome = module.run(args)
         if outcome is not None:
             return outcome
+    if args.command == "check-business":
+        return check_business(args.file)
     if args.command == "check-config":
         return check_config(args.file or default_env_file())
     return serve()
