@@ -179,3 +179,84 @@ def test_losing_one_vm_loses_no_request_after_detection(running_lab: Lab, role: 
         assert settled and all(ok for _, ok in settled), f"requests failed with {victim} down after detection"
     finally:
         _restart_and_wait(running_lab, victim)
+
+
+def _on_app_vm(lab_: Lab, *command: str) -> dict[str, object]:
+    """Run an oson-operator command on the first app VM, as an operator would over SSH; parse its JSON."""
+    host = lab_.topology.hosts_with_role(HostRole.APP)[0]
+    proc = subprocess.run(
+        ["podman", "exec", "-e", "OSON_ENV_FILE=/etc/oson/operator.env", lab_.container(host),
+         "/opt/oson/operator/venv/bin/oson-operator", *command, "--json"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def test_a_payment_through_the_public_vip_reaches_ledger_receipt_and_event_log(running_lab: Lab) -> None:
+    """The request path end to end: VIP -> HAProxy -> Apache -> operator app -> Patroni primary."""
+    import base64
+    import uuid
+
+    import httpx
+
+    suffix = uuid.uuid4().hex[:8]
+    base = f"https://{running_lab.topology.vips['public'].address}"
+    operator = _on_app_vm(running_lab, "staff", "create", "--login", f"lab-op-{suffix}", "--role", "operator")
+    auditor = _on_app_vm(running_lab, "staff", "create", "--login", f"lab-au-{suffix}", "--role", "auditor")
+    client = _on_app_vm(running_lab, "api-clients", "create", "--name", f"lab-smoke-{suffix}")
+
+    with httpx.Client(base_url=base, verify=str(running_lab.ca_file), timeout=20) as http:
+        def staff_session(created: dict[str, object]) -> dict[str, str]:
+            login, temporary = str(created["login"]), str(created["temporary_password"])
+            token = http.post("/api/auth/login", json={"login": login, "password": temporary}).json()["token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            changed = http.post("/api/auth/password", headers=headers,
+                                json={"current_password": temporary, "new_password": f"Lab-{uuid.uuid4().hex}"})
+            assert changed.status_code == 200, changed.text
+            return headers
+
+        desk = staff_session(operator)
+
+        def post(path: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict[str, object]:
+            response = http.post(path, json=body,
+                                 headers={**(headers or desk), "Idempotency-Key": str(uuid.uuid4())})
+            assert response.status_code in (200, 201), response.text
+            return dict(response.json())
+
+        def iin() -> str:
+            return str(uuid.uuid4().int)[:12]
+
+        issuer = post("/api/participants", {"kind": "issuer", "name": f"Lab bank {suffix}", "iin_bin": iin(),
+                                            "issuer_type": "bank", "license_number": "L-1",
+                                            "agreement_number": "A-1"})["participant"]["id"]
+        person = post("/api/participants", {
+            "kind": "individual", "name": "Lab Client", "iin_bin": iin(), "phone": "+77010000000",
+            "birth_date": "1990-01-01", "resident": True, "public_offer_accepted": True,
+            "personal_data_consent": True})["participant"]["id"]
+        shop = post("/api/participants", {
+            "kind": "partner", "legal_form": "legal_entity", "name": f"Lab Shop {suffix}", "iin_bin": iin(),
+            "phone": "+77010000001", "legal_address": "Almaty", "tariff": "oson_merchants",
+            "bank_account": {"iban": "KZ123456789012345678", "bik": "HSBKKZKX"}, "agreement_number": "A-2",
+            "kyc_questionnaire": "KYC"})["participant"]["id"]
+        payer = post("/api/wallets", {"participant_id": person, "issuer_id": issuer})["wallet"]["id"]
+        payee = post("/api/wallets", {"participant_id": shop, "issuer_id": issuer})["wallet"]["id"]
+        post("/api/issuances", {"wallet_id": payer, "amount": "5000.00", "money_reference": "lab"})
+
+        basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+        paid = post("/api/payments", {"payer_wallet_id": payer, "payee_wallet_id": payee, "amount": "1000.00",
+                                      "purpose": "lab smoke"}, headers={"Authorization": f"Basic {basic}"})
+        operation = paid["operation"]["id"]
+
+        detail = http.get(f"/api/operations/{operation}", headers=desk).json()
+        assert sorted(entry["amount"] for entry in detail["entries"]) == ["-1220.00", "1000.00", "220.00"]
+        receipt = http.get(f"/api/operations/{operation}/receipt", headers=desk).json()["receipt"]
+        assert receipt["operation_id"] == operation and receipt["amount"] == "1000.00"
+        assert receipt["payer_wallet_id"] == payer and receipt["receipt_number"]
+        audit = staff_session(auditor)
+        events = http.get("/api/events", params={"record_id": operation}, headers=audit).json()["events"]
+        assert [(e["action"], e["result"], e["actor"]) for e in events] == [
+            ("payment.create", "ok", f"client:{client['client_id']}")]
+        assert http.get("/api/ledger/check", headers=audit).json()["ok"] is True
+        verify = http.get("/api/events/verify", headers=audit)
+        assert verify.status_code == 200 and verify.json()["ok"] is True, verify.text
+        assert verify.json()["signatures_checked"] is True
