@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -9,8 +10,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from appliance.paths import PROJECT_ROOT
+from appliance.paths import PLAYBOOKS, PROJECT_ROOT
 
 RECAP_LINE = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
@@ -117,3 +119,34 @@ def run_playbook(
         returncode = proc.wait()
     result = PlaybookResult(returncode, time.monotonic() - started, log_file, parse_recap(lines))
     return result
+
+
+def run_json_playbook(inventory: Path, vault_password_file: Path, playbook: str) -> dict[str, Any]:
+    """Run a read-only playbook with the JSON callback and return its report (for osonctl to judge)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(PROJECT_ROOT / "ansible.cfg"),
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        }
+    )
+    proc = subprocess.run(
+        [ansible_bin("ansible-playbook"), "-i", str(inventory / "topology.yml"), "--vault-password-file",
+         str(vault_password_file), str(PLAYBOOKS / playbook)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+    )
+    try:
+        return dict(json.loads(proc.stdout))
+    except json.JSONDecodeError:
+        raise RuntimeError(f"{playbook} failed: {proc.stderr.strip() or proc.stdout[-2000:]}") from None
+
+
+def task_results(report: dict[str, Any], task_name: str) -> dict[str, dict[str, Any]]:
+    """Per-host results of the task named ``task_name`` in a JSON-callback report."""
+    results: dict[str, dict[str, Any]] = {}
+    for play in report.get("plays", []):
+        for task in play.get("tasks", []):
+            if task.get("task", {}).get("name") == task_name:
+                results.update(task.get("hosts", {}))
+    return results

@@ -106,6 +106,12 @@ def _secrets_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _events_verify(args: argparse.Namespace) -> int:
+    from appliance import events
+
+    return events.run(Path(args.inventory), args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="osonctl", description="Deploy, rehearse and check the OSON appliance.")
     parser.add_argument("--version", action="version", version=f"osonctl {__version__}")
@@ -136,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--limit", help="only these hosts or groups (ansible --limit)")
     dep.add_argument("--tags", help="only these roles' tags (e.g. haproxy,keepalived)")
     dep.set_defaults(func=_deploy)
+
+    ev = sub.add_parser("events", help="the operator service's event log")
+    ev_sub = ev.add_subparsers(dest="events_command", required=True)
+    ver = ev_sub.add_parser("verify", help="verify the hash chains and signed checkpoints; names the first bad "
+                            "record; exits 1 when the log was altered")
+    ver.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    ver.add_argument("--json", action="store_true", help="print the full report as JSON")
+    ver.set_defaults(func=_events_verify)
 
     sec = sub.add_parser("secrets", help="generated secrets (ansible-vault)")
     sec_sub = sec.add_subparsers(dest="secrets_command", required=True)

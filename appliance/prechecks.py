@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from appliance.ansible_run import ansible_bin
-from appliance.paths import PLAYBOOKS, PROJECT_ROOT
+from appliance.ansible_run import run_json_playbook, task_results
 from appliance.secrets import ensure_secrets, vault_password_file
 from appliance.topology import Topology, load_topology
 
@@ -27,15 +23,6 @@ class Finding:
     detail: str
 
 
-def _task_results(report: dict[str, Any], task_name: str) -> dict[str, dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {}
-    for play in report.get("plays", []):
-        for task in play.get("tasks", []):
-            if task["task"]["name"] == task_name:
-                results.update(task.get("hosts", {}))
-    return results
-
-
 def _free_gb(df_output: str) -> float:
     """Available space from `df -Pk` output (the last line, fourth column, in KiB)."""
     lines = df_output.strip().splitlines()
@@ -48,10 +35,10 @@ def _free_gb(df_output: str) -> float:
 def evaluate(topology: Topology, report: dict[str, Any], held_vips: set[str] | None = None) -> list[Finding]:
     """Judge the gathered facts; `held_vips` are VIPs already held by this appliance's own lb hosts."""
     findings: list[Finding] = []
-    python = _task_results(report, "Check that Python 3 is on the host (raw, works without Python)")
-    facts = _task_results(report, "Gather hardware facts")
-    vips = _task_results(report, "Try the VIP addresses")
-    df = _task_results(report, "Measure free disk where the data will live")
+    python = task_results(report, "Check that Python 3 is on the host (raw, works without Python)")
+    facts = task_results(report, "Gather hardware facts")
+    vips = task_results(report, "Try the VIP addresses")
+    df = task_results(report, "Measure free disk where the data will live")
     held = set(held_vips or set())
     for host_name, host in sorted(topology.hosts.items()):
         res = python.get(host_name)
@@ -108,7 +95,7 @@ def evaluate(topology: Topology, report: dict[str, Any], held_vips: set[str] | N
 
 
 def held_vips(topology: Topology, report: dict[str, Any]) -> set[str]:
-    facts = _task_results(report, "Gather hardware facts")
+    facts = task_results(report, "Gather hardware facts")
     held: set[str] = set()
     for host_name in topology.group_members("lb"):
         f = facts.get(host_name, {}).get("ansible_facts", {})
@@ -118,32 +105,10 @@ def held_vips(topology: Topology, report: dict[str, Any]) -> set[str]:
 
 
 def gather(inventory: Path, topology: Topology) -> dict[str, Any]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "ANSIBLE_CONFIG": str(PROJECT_ROOT / "ansible.cfg"),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        }
-    )
-    proc = subprocess.run(
-        [
-            ansible_bin("ansible-playbook"),
-            "-i",
-            str(inventory / "topology.yml"),
-            "--vault-password-file",
-            str(vault_password_file(topology)),
-            str(PLAYBOOKS / "prechecks.yml"),
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
     try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        raise RuntimeError(f"prechecks playbook failed: {proc.stderr.strip() or proc.stdout[-2000:]}") from None
+        return run_json_playbook(inventory, vault_password_file(topology), "prechecks.yml")
+    except RuntimeError as err:
+        raise RuntimeError(f"prechecks playbook failed: {err}") from None
 
 
 def run(inventory: Path) -> int:

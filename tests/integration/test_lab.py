@@ -260,3 +260,6 @@ def test_a_payment_through_the_public_vip_reaches_ledger_receipt_and_event_log(r
         verify = http.get("/api/events/verify", headers=audit)
         assert verify.status_code == 200 and verify.json()["ok"] is True, verify.text
         assert verify.json()["signatures_checked"] is True
+    # The auditor's command from the control node says the same.
+    proc = _osonctl("events", "verify", "-i", str(LAB_INVENTORY), log="events-verify.log")
+    assert proc.returncode == 0 and "event log intact" in proc.stdout, proc.stdout + proc.stderr
