@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from business_support import Desk, World, make_world, open_desk
@@ -219,3 +220,32 @@ def test_registration_rules(desk: Desk) -> None:
     assert desk.post("/api/participants", teen).json()["error"]["code"] == "REPRESENTATIVE_CONSENT_REQUIRED"
     created = desk.post("/api/participants", {**teen, "representative_consent": True}, expect=201).json()
     assert created["participant"]["identification"] == "unidentified"
+
+
+def test_recipient_and_original_must_exist_and_be_active(desk: Desk) -> None:
+    world = make_world(desk)
+    desk.post(f"/api/participants/{world.partner}/status", {"status": "suspended", "reason": "audit"}, expect=200)
+    refusal(desk, desk.pay(world.client_wallet, world.partner_wallet, "1.00"), "RECIPIENT_NOT_ACTIVE")
+    refusal(desk, _return(desk, "00000000-0000-4000-8000-000000000777", "consumer_protection"),
+            "OPERATION_NOT_FOUND")
+
+
+def test_issuance_commission_comes_from_the_business_configuration(
+    running_pg: PostgresServer, clock: ManualClock, tmp_path: Path,
+) -> None:
+    config = tmp_path / "business.yaml"
+    config.write_text("tariffs:\n  issuance: {title: Issuance, percent: '1', fixed: '100'}\n"
+                      "  oson_merchants: {title: Merchants, percent: '2', fixed: '200'}\n")
+    client, desk = open_desk(running_pg.settings(business_config_file=config), clock)
+    try:
+        world = make_world(desk, funds=None)
+        done = desk.issue(world.client_wallet, "1000.00")["operation"]
+        assert done["commission"] == "110.00"
+        assert desk.balance(world.client_wallet) == "890.00"
+        too_small = desk.post("/api/issuances", {"wallet_id": world.client_wallet, "amount": "100.00",
+                                                 "money_reference": "r"})
+        refusal(desk, too_small, "AMOUNT_BELOW_COMMISSION")
+        quote = desk.get("/api/quotes", kind="issuance", amount="1000.00")["quote"]
+        assert quote["commission"] == "110.00" and quote["credited"] == "890.00"
+    finally:
+        client.__exit__(None, None, None)

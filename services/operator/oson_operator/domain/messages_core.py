@@ -154,20 +154,10 @@ CATALOG: Mapping[str, Mapping[Language, str]] = {
         "ru": 'Кошелёк не заблокирован',
         "en": 'The wallet is not blocked',
     },
-    "WALLET_CLOSED": {
-        "kk": 'Әмиян жабылған',
-        "ru": 'Кошелёк закрыт',
-        "en": 'The wallet is closed',
-    },
     "WALLET_BLOCKED": {
         "kk": 'Әмиян бұғатталған; операция тоқтатылды',
         "ru": 'Кошелёк заблокирован; операция отклонена',
         "en": 'The wallet is blocked; the operation is refused',
-    },
-    "RECIPIENT_WALLET_CLOSED": {
-        "kk": 'Алушының әмияны жабылған',
-        "ru": 'Кошелёк получателя закрыт',
-        "en": "The recipient's wallet is closed",
     },
     "RECIPIENT_WALLET_BLOCKED": {
         "kk": 'Алушының әмияны бұғатталған',

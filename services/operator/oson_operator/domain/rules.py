@@ -71,15 +71,11 @@ def limit_holder(wallet: WalletState) -> LimitHolder | None:
 def check_can_debit(wallet: WalletState, now: datetime) -> None:
     if wallet.holder_status != "active":
         raise Refusal("PARTICIPANT_NOT_ACTIVE", params={"status": wallet.holder_status})
-    if wallet.status == "closed":
-        raise Refusal("WALLET_CLOSED")
     if wallet.block_in_force(now) is not None:
         raise Refusal("WALLET_BLOCKED")
 
 
 def check_can_credit(wallet: WalletState, now: datetime) -> None:
-    if wallet.status == "closed":
-        raise Refusal("RECIPIENT_WALLET_CLOSED")
     # A debit-only block (AML freeze, §16.2.7) still lets incoming credits through.
     if wallet.block_in_force(now) == "full":
         raise Refusal("RECIPIENT_WALLET_BLOCKED")
