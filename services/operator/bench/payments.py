@@ -21,6 +21,7 @@ a ratio >= 0.5).
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -37,13 +38,14 @@ from pathlib import Path
 import httpx
 from _pg import PG_BIN, BenchServer, bench_server
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from oson_operator.domain import passwords
 from oson_operator.migrate import upgrade
 from oson_operator.settings import Settings
 from oson_operator.storage import access
 from oson_operator.storage.engine import create_database_engine
-from oson_operator.storage.ledger import COMMISSION_ACCOUNT, SPECIALIZED_ACCOUNT
+from oson_operator.storage.ledger import COMMISSION_ACCOUNT, SPECIALIZED_ACCOUNT, check_ledger
 
 REPO = Path(__file__).resolve().parents[3]
 OWNER, RUNTIME, DATABASE = "oson_owner", "oson_app", "oson"
@@ -186,8 +188,6 @@ def durable_settings(server: BenchServer) -> dict[str, str]:
 def completed_payments(settings: Settings) -> int:
     engine = create_database_engine(settings, pooled=False)
     with engine.connect() as conn:
-        from sqlalchemy import text
-
         return int(conn.execute(text("SELECT count(*) FROM oson.operation WHERE kind = 'payment' "
                                      "AND status = 'completed' AND actor LIKE 'client:oc_%'")).scalar_one())
 
@@ -262,8 +262,6 @@ def run_service(settings: Settings, workers: int) -> subprocess.Popen[bytes]:
 def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, service: subprocess.Popen[bytes],
             client_id: str, secret: str, wallet_ids: list[str], partner_ids: list[str],
             work: Path) -> dict[str, float]:
-    import base64
-
     (work / "wallets.txt").write_text("\n".join(wallet_ids) + "\n")
     (work / "partners.txt").write_text("\n".join(partner_ids) + "\n")
     auth = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
@@ -313,12 +311,8 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
     assert tps_match is not None, pgbench.stdout
     raw_rate = float(tps_match.group(1))
 
-    from oson_operator.storage.ledger import check_ledger
-
     with create_database_engine(settings, pooled=False).connect() as conn:
         check = check_ledger(conn)
-        from sqlalchemy import text
-
         other_results = {str(r): int(n) for r, n in conn.execute(text(
             "SELECT result, count(*) FROM oson.event WHERE actor <> 'client/pgbench' AND result <> 'ok' "
             "GROUP BY result"))}

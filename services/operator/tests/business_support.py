@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +111,8 @@ def make_world(desk: Desk, identification: str = "identified", funds: str | None
     return world
 
 
-def open_desk(settings: Settings, clock: Clock | None = None) -> tuple[TestClient, Desk]:
-    client = TestClient(make_app(settings, clock))
-    client.__enter__()
-    return client, Desk(client, settings, staff_headers(client, settings, Role.OPERATOR))
+@contextmanager
+def open_desk(settings: Settings, clock: Clock | None = None) -> Iterator[Desk]:
+    """The application (started and stopped with its lifespan) and an operator logged in to it."""
+    with TestClient(make_app(settings, clock)) as client:
+        yield Desk(client, settings, staff_headers(client, settings, Role.OPERATOR))

@@ -17,11 +17,8 @@ from server_support import CuttingProxy, serve
 
 @pytest.fixture()
 def desk(running_pg: PostgresServer) -> Iterator[Desk]:
-    client, desk = open_desk(running_pg.settings())
-    try:
+    with open_desk(running_pg.settings()) as desk:
         yield desk
-    finally:
-        client.__exit__(None, None, None)
 
 
 @pytest.fixture()

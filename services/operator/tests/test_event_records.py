@@ -16,11 +16,8 @@ from oson_operator.domain.access import Role
 
 @pytest.fixture()
 def desk(running_pg: PostgresServer) -> Iterator[Desk]:
-    client, desk = open_desk(running_pg.settings())
-    try:
+    with open_desk(running_pg.settings()) as desk:
         yield desk
-    finally:
-        client.__exit__(None, None, None)
 
 
 def events(desk: Desk, **filters: Any) -> list[dict[str, Any]]:

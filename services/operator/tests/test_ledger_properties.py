@@ -39,11 +39,8 @@ OPERATION = st.one_of(
 
 @pytest.fixture(scope="module")
 def world_desk(pg: PostgresServer, first_upgrade: object) -> Iterator[Desk]:
-    client, desk = open_desk(pg.settings())
-    try:
+    with open_desk(pg.settings()) as desk:
         yield desk
-    finally:
-        client.__exit__(None, None, None)
 
 
 def _command(action: str, request: dict[str, object]) -> Command:

@@ -24,11 +24,8 @@ def clock() -> ManualClock:
 
 @pytest.fixture()
 def desk(running_pg: PostgresServer, clock: ManualClock) -> Iterator[Desk]:
-    client, desk = open_desk(running_pg.settings(), clock)
-    try:
+    with open_desk(running_pg.settings(), clock) as desk:
         yield desk
-    finally:
-        client.__exit__(None, None, None)
 
 
 def tenge(mci: int) -> str:

@@ -25,11 +25,8 @@ def clock() -> ManualClock:
 
 @pytest.fixture()
 def desk(running_pg: PostgresServer, clock: ManualClock) -> Iterator[Desk]:
-    client, desk = open_desk(running_pg.settings(), clock)
-    try:
+    with open_desk(running_pg.settings(), clock) as desk:
         yield desk
-    finally:
-        client.__exit__(None, None, None)
 
 
 def test_payment_posts_balanced_entries_and_a_receipt(desk: Desk) -> None:
@@ -236,8 +233,7 @@ def test_issuance_commission_comes_from_the_business_configuration(
     config = tmp_path / "business.yaml"
     config.write_text("tariffs:\n  issuance: {title: Issuance, percent: '1', fixed: '100'}\n"
                       "  oson_merchants: {title: Merchants, percent: '2', fixed: '200'}\n")
-    client, desk = open_desk(running_pg.settings(business_config_file=config), clock)
-    try:
+    with open_desk(running_pg.settings(business_config_file=config), clock) as desk:
         world = make_world(desk, funds=None)
         done = desk.issue(world.client_wallet, "1000.00")["operation"]
         assert done["commission"] == "110.00"
@@ -247,5 +243,3 @@ def test_issuance_commission_comes_from_the_business_configuration(
         refusal(desk, too_small, "AMOUNT_BELOW_COMMISSION")
         quote = desk.get("/api/quotes", kind="issuance", amount="1000.00")["quote"]
         assert quote["commission"] == "110.00" and quote["credited"] == "890.00"
-    finally:
-        client.__exit__(None, None, None)

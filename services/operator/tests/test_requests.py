@@ -13,11 +13,8 @@ from oson_operator.domain.messages import LANGUAGES, catalog, pick_language
 
 @pytest.fixture()
 def desk(running_pg: PostgresServer) -> Iterator[Desk]:
-    client, desk = open_desk(running_pg.settings())
-    try:
+    with open_desk(running_pg.settings()) as desk:
         yield desk
-    finally:
-        client.__exit__(None, None, None)
 
 
 def test_every_missing_field_is_named_once(desk: Desk) -> None:

@@ -27,7 +27,6 @@ def command(request: Request, principal: Principal, key: str | None, action: str
     if not key or len(key) > 200 or not key.isprintable():
         raise DomainError("IDEMPOTENCY_KEY_REQUIRED", status=400,
                           problems=(FieldProblem(IDEMPOTENCY_HEADER, "FIELD_REQUIRED"),))
-    request.state.principal = principal
     body = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else (payload or {})
     return Command(action=action, principal=principal, context=request_context(request), idempotency_key=key,
                    request=body)

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from oson_operator.domain.messages import Language, pick_language
+from oson_operator.domain.messages import pick_language
+from oson_operator.service.context import RequestContext
 
 REQUEST_ID_HEADER = "X-Request-ID"
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    request_id: str
-    started_at: datetime
-    source_address: str | None
-    language: Language
 
 
 def build_context(request: Request) -> RequestContext:

@@ -20,8 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from oson_operator.api.context import request_context
-from oson_operator.domain.errors import DomainError, FieldProblem
-from oson_operator.domain.messages import Language, translate
+from oson_operator.domain.errors import DomainError, FieldProblem, error_body
 
 log = logging.getLogger("oson_operator.api")
 
@@ -33,21 +32,6 @@ def field_path(location: Sequence[Any], tags: frozenset[str] = frozenset()) -> s
     """``('body', 'individual', 'payer', 'wallet_id')`` -> ``payer.wallet_id``."""
     parts = [str(part) for part in location if str(part) not in _LOCATION_NOISE and str(part) not in tags]
     return ".".join(parts) or "body"
-
-
-def error_body(
-    code: str, language: Language, request_id: str, params: dict[str, object] | None = None,
-    problems: Sequence[FieldProblem] = (),
-) -> dict[str, object]:
-    return {
-        "error": {"code": code, "message": translate(code, language, **(params or {}))},
-        "problems": [
-            {"field": p.field, "code": p.code,
-             "message": translate(p.code, language, field=p.field, **dict(p.params))}
-            for p in problems
-        ],
-        "request_id": request_id,
-    }
 
 
 def _respond(request: Request, status: int, code: str, params: dict[str, object] | None = None,

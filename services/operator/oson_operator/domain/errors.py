@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from oson_operator.domain.messages import Language, translate
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,17 @@ class Forbidden(DomainError):
 
 class NotAuthenticated(DomainError):
     status = 401
+
+
+def error_body(code: str, language: Language, request_id: str, params: Mapping[str, object] | None = None,
+               problems: Sequence[FieldProblem] = ()) -> dict[str, Any]:
+    """``{"error": {"code", "message"}, "problems": [...], "request_id"}``, translated."""
+    return {
+        "error": {"code": code, "message": translate(code, language, **dict(params or {}))},
+        "problems": [
+            {"field": p.field, "code": p.code,
+             "message": translate(p.code, language, field=p.field, **dict(p.params))}
+            for p in problems
+        ],
+        "request_id": request_id,
+    }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine
@@ -13,9 +12,9 @@ from oson_operator.domain import postings, rules
 from oson_operator.domain.business import BusinessConfig
 from oson_operator.domain.calendar import ALMATY, operational_day
 from oson_operator.domain.clock import Clock
-from oson_operator.domain.errors import NotFound, Refusal
+from oson_operator.domain.errors import NotFound, Refusal, error_body
 from oson_operator.domain.money import format_amount
-from oson_operator.service.transaction import Command, Outcome, execute, refusal_body
+from oson_operator.service.transaction import Command, Outcome, execute
 from oson_operator.storage import ledger
 from oson_operator.storage.ledger import COMMISSION_ACCOUNT, SPECIALIZED_ACCOUNT, OperationRow
 
@@ -50,7 +49,7 @@ def operation_view(op: OperationRow) -> dict[str, Any]:
     return {
         "id": op.id, "kind": op.kind, "status": op.status, "reason_code": op.reason_code,
         "amount": format_amount(op.amount), "commission": format_amount(op.commission),
-        "payer_wallet_id": op.payer_account if op.payer_account not in (SPECIALIZED_ACCOUNT,) else None,
+        "payer_wallet_id": op.payer_account if op.payer_account != SPECIALIZED_ACCOUNT else None,
         "payee_wallet_id": op.payee_account, "original_operation_id": op.original_operation,
         "receipt_number": op.receipt_number, "created_at": op.created_at.isoformat(),
         "operational_day": op.operational_day.isoformat(), "actor": op.actor, "details": op.details,
@@ -112,20 +111,17 @@ class Operations:
     def _on_refusal(self, command: Command, kind: str, amount: int, payer: str | None, payee: str | None,
                     original: str | None = None) -> Any:
         def record(conn: Connection, refusal: Refusal) -> Outcome:
-            now = self._now(command)
+            now = self.clock.now()
             op = ledger.record_refusal(
                 conn, operation_id=str(uuid.uuid4()), kind=kind, reason_code=refusal.code, amount=amount,
                 payer=payer, payee=payee, original=original,
                 details={"request": command.request, "params": {k: str(v) for k, v in refusal.params.items()}},
                 actor=command.principal.actor, request_id=command.context.request_id, now=now,
                 day=operational_day(now))
-            body = refusal_body(refusal, command.context.language, command.context.request_id,
-                                {"operation": operation_view(op)})
+            body = {**error_body(refusal.code, command.context.language, command.context.request_id,
+                                 refusal.params, refusal.problems), "operation": operation_view(op)}
             return Outcome(refusal.status, body, "operation", op.id, f"refused:{refusal.code}")
         return record
-
-    def _now(self, command: Command) -> datetime:
-        return self.clock.now()
 
     def _lock(self, conn: Connection, *wallet_ids: str) -> dict[str, rules.WalletState]:
         wallets = ledger.lock_wallets(conn, wallet_ids)
@@ -137,7 +133,7 @@ class Operations:
     # -- issuance (§5.2) ---------------------------------------------------------------------------------
     def issue(self, command: Command, wallet_id: str, received: int, money_reference: str) -> Outcome:
         def work(conn: Connection) -> Outcome:
-            now = self._now(command)
+            now = self.clock.now()
             day = operational_day(now)
             wallet = self._lock(conn, wallet_id)[wallet_id]
             rules.check_can_credit(wallet, now)
@@ -159,7 +155,7 @@ class Operations:
     def pay(self, command: Command, kind: Literal["payment", "transfer"], payer_id: str, payee_id: str,
             amount: int, purpose: str) -> Outcome:
         def work(conn: Connection) -> Outcome:
-            now = self._now(command)
+            now = self.clock.now()
             day = operational_day(now)
             wallets = self._lock(conn, payer_id, payee_id)
             payer, payee = wallets[payer_id], wallets[payee_id]
@@ -188,7 +184,7 @@ class Operations:
     # -- redemption to a bank account (§5.7) -------------------------------------------------------------
     def redeem(self, command: Command, wallet_id: str, amount: int, bank_account: dict[str, str]) -> Outcome:
         def work(conn: Connection) -> Outcome:
-            now = self._now(command)
+            now = self.clock.now()
             day = operational_day(now)
             wallet = self._lock(conn, wallet_id)[wallet_id]
             if wallet.holder_kind == "individual" and wallet.holder_identification == "unidentified":
@@ -211,7 +207,7 @@ class Operations:
                authorization: dict[str, str], grounds: str, recipient_order: str | None,
                applications: dict[str, str] | None) -> Outcome:
         def work(conn: Connection) -> Outcome:
-            now = self._now(command)
+            now = self.clock.now()
             day = operational_day(now)
             original = ledger.lock_operation(conn, original_id)
             if original is None:

@@ -15,6 +15,7 @@ from oson_operator.domain.errors import Conflict, NotFound, Refusal
 from oson_operator.domain.money import format_amount
 from oson_operator.service.transaction import Command, Outcome, execute
 from oson_operator.storage import registry
+from oson_operator.storage.ledger import lock_wallets
 from oson_operator.storage.registry import ParticipantRow, WalletRow
 
 IDENTIFICATION_ORDER = {"unidentified": 0, "simplified": 1, "identified": 2}
@@ -121,8 +122,6 @@ class Registry:
         return execute(self.engine, command, work)
 
     def _wallet(self, conn: Connection, wallet_id: str) -> rules.WalletState:
-        from oson_operator.storage.ledger import lock_wallets
-
         wallet = lock_wallets(conn, [wallet_id]).get(wallet_id)
         if wallet is None:
             raise NotFound("WALLET_NOT_FOUND", params={"wallet_id": wallet_id})

@@ -19,11 +19,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from oson_operator.api.context import RequestContext
 from oson_operator.domain.access import Principal
 from oson_operator.domain.errors import Conflict, DomainError, Refusal
 from oson_operator.domain.events import EventDraft
-from oson_operator.domain.messages import Language, translate
+from oson_operator.service.context import RequestContext
 from oson_operator.storage import idempotency
 from oson_operator.storage.engine import NOTICES_KEY
 from oson_operator.storage.events import append_event
@@ -57,20 +56,6 @@ class Command:
     def request_hash(self) -> str:
         canonical = json.dumps({"action": self.action, "request": self.request}, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def refusal_body(exc: DomainError, language: Language, request_id: str,
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "error": {"code": exc.code, "message": translate(exc.code, language, **exc.params)},
-        "problems": [
-            {"field": p.field, "code": p.code, "message": translate(p.code, language, field=p.field, **p.params)}
-            for p in exc.problems
-        ],
-        "request_id": request_id,
-    }
-    body.update(extra or {})
-    return body
 
 
 Work = Callable[[Connection], Outcome]

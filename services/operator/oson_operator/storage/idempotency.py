@@ -37,13 +37,6 @@ def claim(conn: Connection, actor: str, key: str, request_hash: str) -> StoredAn
     return StoredAnswer(row[0], row[1], row[2])
 
 
-def store(conn: Connection, actor: str, key: str, status_code: int, response: dict[str, Any]) -> None:
-    conn.execute(text(
-        "UPDATE oson.idempotency_key SET status_code = :status, response = CAST(:response AS json) "
-        "WHERE actor = :actor AND key = :key"
-    ), {"status": status_code, "response": json.dumps(response), "actor": actor, "key": key})
-
-
 _STORE_WITH_EVENT = text(
     f"WITH event AS ({INSERT_EVENT_SQL}) "
     "UPDATE oson.idempotency_key SET status_code = :status, response = CAST(:response AS json) "

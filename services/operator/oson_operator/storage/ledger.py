@@ -111,11 +111,10 @@ def record_operation(
             UPDATE oson.account a SET balance = a.balance + s.delta
             FROM (SELECT account_id, sum(amount) AS delta FROM entries GROUP BY account_id) s
             WHERE a.id = s.account_id AND a.kind = 'wallet'
-            RETURNING a.id
         )
-        SELECT op.*, (SELECT count(*) FROM balances) FROM op
+        SELECT * FROM op
     """), params).one()
-    return OperationRow(*row[:-1])
+    return OperationRow(*row)
 
 
 def record_refusal(

@@ -13,7 +13,7 @@ from oson_operator.api.ids import is_uuid, require_uuid
 from oson_operator.api.security import require_roles
 from oson_operator.domain.access import Principal, Role
 from oson_operator.domain.errors import NotFound
-from oson_operator.service.registry import Registry, participant_view
+from oson_operator.service.registry import Registry, participant_view, wallet_view
 from oson_operator.storage import registry as store
 
 router = APIRouter(prefix="/api/participants", tags=["participants"])
@@ -46,8 +46,6 @@ def list_participants(
 @router.get("/{participant_id}", summary="One participant, its wallets and the history of its changes")
 def get_participant(request: Request, participant_id: str,
                     principal: Principal = Depends(require_roles(*READERS))) -> dict[str, Any]:
-    from oson_operator.service.registry import wallet_view
-
     with request.app.state.engine.connect() as conn:
         row = store.get_participant(conn, participant_id) if is_uuid(participant_id) else None
         if row is None:
