@@ -14,22 +14,26 @@ TASK = "Run oson-operator events verify"
 
 
 def verify_report(inventory: Path) -> tuple[str, int, dict[str, Any]]:
-    """(host, exit code, report) of ``oson-operator events verify`` on the first app host."""
+    """(host, exit code, report) of ``oson-operator events verify`` on the first app host that answered."""
     topology = load_topology(inventory)
     report = run_json_playbook(inventory, vault_password_file(topology), "events-verify.yml")
     results = task_results(report, TASK)
-    if not results:
-        raise RuntimeError("the verification did not run on any app host: check `osonctl prechecks`")
-    host, result = next(iter(results.items()))
-    if result.get("unreachable") or "rc" not in result:
-        raise RuntimeError(f"{host}: {result.get('msg', 'unreachable')}")
-    if int(result["rc"]) not in (0, 1):
-        raise RuntimeError(f"{host}: {str(result.get('stderr') or result.get('stdout') or 'failed').strip()}")
-    try:
-        body = json.loads(str(result.get("stdout", "")))
-    except json.JSONDecodeError:
-        raise RuntimeError(f"{host}: unexpected output: {result.get('stderr') or result.get('stdout')}") from None
-    return host, int(result["rc"]), dict(body)
+    failures: list[str] = []
+    for host in sorted(results):
+        result = results[host]
+        if result.get("unreachable") or "rc" not in result:
+            failures.append(f"{host}: {result.get('msg', 'unreachable')}")
+            continue
+        if int(result["rc"]) not in (0, 1):
+            failures.append(f"{host}: {str(result.get('stderr') or result.get('stdout') or 'failed').strip()}")
+            continue
+        try:
+            return host, int(result["rc"]), dict(json.loads(str(result.get("stdout", ""))))
+        except json.JSONDecodeError:
+            failures.append(f"{host}: unexpected output: {result.get('stderr') or result.get('stdout')}")
+    if not failures:
+        failures.append("the verification did not run on any app host: check `osonctl prechecks`")
+    raise RuntimeError("; ".join(failures))
 
 
 def run(inventory: Path, as_json: bool) -> int:
