@@ -30,6 +30,9 @@ PASSWORD_KEYS: tuple[str, ...] = (
     "vault_postgresql_oson_app_password",
     "vault_patroni_restapi_password",
     "vault_operator_secret_key",
+    # pgBackRest encrypts each repository with its own key; the keys live here, never in the backups.
+    "vault_pgbackrest_repo1_cipher_pass",
+    "vault_pgbackrest_repo2_cipher_pass",
 )
 CA_KEYS: tuple[str, str] = ("vault_pki_ca_cert_pem", "vault_pki_ca_key_pem")
 # Signs the operator service's event-log checkpoints (Ed25519); auditors verify with its public key.
