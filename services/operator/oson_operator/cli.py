@@ -3,6 +3,7 @@
     oson-operator [serve]              run with the settings from the environment / env file
     oson-operator check-config [FILE]  load FILE (default: the env file) and report problems
     oson-operator check-business FILE  validate a business configuration (MCI, limits, tariffs)
+    oson-operator restore-check ...    business checks of a restored database (oson_operator.restore)
 """
 
 from __future__ import annotations
@@ -103,11 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     business = commands.add_parser("check-business", help="validate a business configuration file and exit")
     business.add_argument("file", type=Path, help="YAML file with the keys of data/business-defaults.yaml")
     from oson_operator import cli_access, cli_events
+    from oson_operator.restore import command as cli_restore
 
-    for module in (cli_access, cli_events):
+    for module in (cli_access, cli_events, cli_restore):
         module.add_commands(commands)
     args = parser.parse_args(argv)
-    for module in (cli_access, cli_events):
+    for module in (cli_access, cli_events, cli_restore):
         outcome = module.run(args)
         if outcome is not None:
             return outcome

@@ -296,8 +296,10 @@ def verify_events(
     heads = {int(chain): ChainHead(int(seq), bytes(digest)) for chain, seq, digest in
              connection.execute(text("SELECT chain, seq, hash FROM oson.event_chain_heads()"))}
     verifier = Verifier(public_keys=keys, chain_heads=heads)
-    rows = connection.execution_options(stream_results=True, yield_per=2000).execute(
-        text(f"SELECT {_CHECKPOINT_COLUMNS} FROM oson.event_checkpoint ORDER BY id"))
+    # Streaming is asked per statement: Connection.execution_options() would change the caller's
+    # connection for good, and its later statements (a RELEASE SAVEPOINT) would become cursors too.
+    rows = connection.execute(text(f"SELECT {_CHECKPOINT_COLUMNS} FROM oson.event_checkpoint ORDER BY id"),
+                              execution_options={"stream_results": True, "yield_per": 2000})
     for row in rows:
         verifier.add_checkpoint(_checkpoint(row))
     if exported_checkpoints_dir is not None:
@@ -313,8 +315,8 @@ def verify_events(
                 _add_exported(connection, verifier, batch)
                 batch = []
         _add_exported(connection, verifier, batch)
-    events = connection.execution_options(stream_results=True, yield_per=5000).execute(
-        text(f"SELECT {_STORED_COLUMNS} FROM oson.event ORDER BY chain, chain_seq"))
+    events = connection.execute(text(f"SELECT {_STORED_COLUMNS} FROM oson.event ORDER BY chain, chain_seq"),
+                                execution_options={"stream_results": True, "yield_per": 5000})
     for row in events:
         verifier.feed(_stored(row))
     return verifier.finish()
