@@ -37,6 +37,8 @@ PASSWORD_KEYS: tuple[str, ...] = (
 CA_KEYS: tuple[str, str] = ("vault_pki_ca_cert_pem", "vault_pki_ca_key_pem")
 # Signs the operator service's event-log checkpoints (Ed25519); auditors verify with its public key.
 EVENT_SIGNING_KEY = "vault_operator_event_signing_key_pem"
+# Signs drill reports (Ed25519) on the control node; auditors verify them with its public key.
+REPORT_SIGNING_KEY = "vault_report_signing_key_pem"
 CA_VALIDITY_DAYS = 3650
 
 
@@ -106,7 +108,7 @@ def _new_ca(topology: Topology) -> tuple[str, str]:
     return cert_pem, key_pem
 
 
-def _new_event_signing_key() -> str:
+def _new_signing_key() -> str:
     key = ed25519.Ed25519PrivateKey.generate()
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption()).decode("ascii")
@@ -152,9 +154,10 @@ def ensure_secrets(inventory_dir: Path, topology: Topology) -> list[str]:
     if not all(current.get(k) for k in CA_KEYS):
         current[CA_KEYS[0]], current[CA_KEYS[1]] = _new_ca(topology)
         added.extend(CA_KEYS)
-    if not current.get(EVENT_SIGNING_KEY):
-        current[EVENT_SIGNING_KEY] = _new_event_signing_key()
-        added.append(EVENT_SIGNING_KEY)
+    for key in (EVENT_SIGNING_KEY, REPORT_SIGNING_KEY):
+        if not current.get(key):
+            current[key] = _new_signing_key()
+            added.append(key)
     if added:
         path.parent.mkdir(parents=True, exist_ok=True)
         plain = yaml.safe_dump(current, default_flow_style=False, sort_keys=True)
@@ -167,3 +170,14 @@ def ensure_secrets(inventory_dir: Path, topology: Topology) -> list[str]:
 
 def ca_certificate(inventory_dir: Path, topology: Topology) -> str:
     return load_secrets(inventory_dir, topology)[CA_KEYS[0]]
+
+
+def report_signing_key(inventory_dir: Path, topology: Topology) -> str:
+    """The drill-report signing key (PEM, PKCS#8 Ed25519) from the vault."""
+    key = load_secrets(inventory_dir, topology).get(REPORT_SIGNING_KEY)
+    if not key:
+        raise SecretsError(
+            f"the vault of {inventory_dir} holds no {REPORT_SIGNING_KEY}; run a deploy (or `osonctl lab up`) "
+            "once so that the missing secrets are generated"
+        )
+    return key

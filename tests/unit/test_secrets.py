@@ -25,14 +25,18 @@ def inventory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_first_run_generates_every_secret_and_later_runs_keep_them(inventory: Path) -> None:
     topology = load_topology(ROOT / "inventory" / "lab" / "topology.yml")
     added = secrets.ensure_secrets(inventory, topology)
-    assert set(added) == {*secrets.PASSWORD_KEYS, *secrets.CA_KEYS, secrets.EVENT_SIGNING_KEY}
+    assert set(added) == {*secrets.PASSWORD_KEYS, *secrets.CA_KEYS, secrets.EVENT_SIGNING_KEY,
+                          secrets.REPORT_SIGNING_KEY}
     first = secrets.load_secrets(inventory, topology)
     assert secrets.ensure_secrets(inventory, topology) == []
     assert secrets.load_secrets(inventory, topology) == first
     assert b"$ANSIBLE_VAULT" in secrets.vault_file(inventory).read_bytes()[:20]
 
-    key = load_pem_private_key(first[secrets.EVENT_SIGNING_KEY].encode(), password=None)
-    assert isinstance(key, Ed25519PrivateKey)
+    keys = [load_pem_private_key(first[name].encode(), password=None)
+            for name in (secrets.EVENT_SIGNING_KEY, secrets.REPORT_SIGNING_KEY)]
+    assert all(isinstance(key, Ed25519PrivateKey) for key in keys)
+    assert first[secrets.EVENT_SIGNING_KEY] != first[secrets.REPORT_SIGNING_KEY]
+    assert secrets.report_signing_key(inventory, topology) == first[secrets.REPORT_SIGNING_KEY]
     assert x509.load_pem_x509_certificate(first[secrets.CA_KEYS[0]].encode()).subject
 
 
@@ -46,3 +50,19 @@ def test_a_missing_secret_is_added_without_touching_the_others(inventory: Path) 
     assert secrets.ensure_secrets(inventory, topology) == [secrets.EVENT_SIGNING_KEY]
     after = secrets.load_secrets(inventory, topology)
     assert {k: v for k, v in after.items() if k != secrets.EVENT_SIGNING_KEY} == values
+
+
+def test_the_report_signing_key_is_added_to_an_older_vault_and_missing_one_is_named(inventory: Path) -> None:
+    topology = load_topology(ROOT / "inventory" / "lab" / "topology.yml")
+    secrets.ensure_secrets(inventory, topology)
+    values = secrets.load_secrets(inventory, topology)
+    del values[secrets.REPORT_SIGNING_KEY]
+    vault = secrets._vault(secrets.vault_password_file(topology))
+    secrets.vault_file(inventory).write_bytes(vault.encrypt(yaml.safe_dump(values)))
+    with pytest.raises(secrets.SecretsError, match=secrets.REPORT_SIGNING_KEY):
+        secrets.report_signing_key(inventory, topology)
+    assert secrets.ensure_secrets(inventory, topology) == [secrets.REPORT_SIGNING_KEY]
+    after = secrets.load_secrets(inventory, topology)
+    assert {k: v for k, v in after.items() if k != secrets.REPORT_SIGNING_KEY} == values
+    assert isinstance(load_pem_private_key(secrets.report_signing_key(inventory, topology).encode(), None),
+                      Ed25519PrivateKey)
