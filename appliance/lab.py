@@ -41,9 +41,13 @@ ROLE_UNITS: dict[HostRole, tuple[str, ...]] = {
     HostRole.LB: ("haproxy", "keepalived"),
     HostRole.WEB: ("apache2",),
     HostRole.APP: ("oson-operator",),
-    HostRole.DB: ("etcd", "patroni"),
+    HostRole.DB: ("etcd", "patroni", "pgbackrest"),
     HostRole.WITNESS: ("etcd",),
+    HostRole.BACKUP: ("pgbackrest",),
 }
+# Named podman volumes that stand for the rack's backup volumes, and where the VMs mount them.
+BACKUP_VOLUMES: dict[HostRole, str] = {HostRole.DB: "backup-repo1", HostRole.BACKUP: "backup-repo2"}
+BACKUP_REPOSITORY_PATH = "/var/lib/pgbackrest"
 
 
 class LabError(RuntimeError):
@@ -184,6 +188,11 @@ def ensure_containers(topology: Topology, image: str) -> None:
             "--security-opt",
             f"seccomp={SECCOMP_PROFILE}",
         ]
+        # The backup repositories sit on their own volumes, as on the rack: repo1 on one volume shared by
+        # both database VMs (the MSA backup volume), repo2 on the backup host's own disk.
+        volume = BACKUP_VOLUMES.get(host.role)
+        if volume:
+            cmd += ["--volume", f"{topology.name}-{volume}:{BACKUP_REPOSITORY_PATH}"]
         # mgmt first so that it is eth0 and carries the default route out.
         for net_name in sorted(host.addresses, key=lambda n: (n != "mgmt", n)):
             cmd += ["--network", f"{topology.network_resource_name(net_name)}:ip={host.addresses[net_name]}"]
@@ -372,5 +381,7 @@ def down(topology: Topology, purge_image: bool = False) -> None:
         resource = topology.network_resource_name(net_name)
         if _run(["podman", "network", "exists", resource], check=False).returncode == 0:
             _run(["podman", "network", "rm", "-f", resource])
+    for volume in BACKUP_VOLUMES.values():
+        _run(["podman", "volume", "rm", "-f", f"{topology.name}-{volume}"], check=False)
     if purge_image:
         _run(["podman", "rmi", "-f", image_name()], check=False)

@@ -27,6 +27,7 @@ class HostRole(StrEnum):
     APP = "app"
     DB = "db"
     WITNESS = "witness"
+    BACKUP = "backup"
 
 
 # The networks (VLANs) each kind of VM must sit on; the request path of DESIGN.md needs exactly these.
@@ -36,6 +37,8 @@ ROLE_NETWORKS: dict[HostRole, frozenset[str]] = {
     HostRole.APP: frozenset({"mgmt", "app"}),
     HostRole.DB: frozenset({"mgmt", "db", "backup"}),
     HostRole.WITNESS: frozenset({"mgmt", "db"}),
+    # The off-SAN backup repository host (pgBackRest repo2): its own disks, reached over the backup VLAN.
+    HostRole.BACKUP: frozenset({"mgmt", "backup"}),
 }
 
 # Ansible groups: one per role, plus the etcd voters (the database VMs and the witness).
@@ -45,8 +48,9 @@ ROLE_GROUPS: dict[HostRole, tuple[str, ...]] = {
     HostRole.APP: ("app",),
     HostRole.DB: ("db", "etcd"),
     HostRole.WITNESS: ("witness", "etcd"),
+    HostRole.BACKUP: ("backup",),
 }
-GROUPS: tuple[str, ...] = ("lb", "web", "app", "db", "witness", "etcd")
+GROUPS: tuple[str, ...] = ("lb", "web", "app", "db", "witness", "etcd", "backup")
 PAIRED_ROLES: tuple[HostRole, ...] = (HostRole.LB, HostRole.WEB, HostRole.APP, HostRole.DB)
 REQUIRED_NETWORKS: frozenset[str] = frozenset().union(*ROLE_NETWORKS.values())
 
@@ -188,6 +192,12 @@ class Topology(_Strict):
                 problems.append(
                     f"hosts: the {role} pair ({', '.join(members)}) must be split across the two hypervisors"
                 )
+        backup_hosts = self.hosts_with_role(HostRole.BACKUP)
+        if len(backup_hosts) != 1:
+            problems.append(
+                f"hosts: exactly one backup VM (the off-SAN pgBackRest repository) is required, "
+                f"found {len(backup_hosts)}"
+            )
         voters = len(self.group_members("etcd"))
         if voters < 3 or voters % 2 == 0:
             problems.append(f"hosts: etcd needs an odd number (>= 3) of voters (db + witness), found {voters}")

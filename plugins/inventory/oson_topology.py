@@ -11,7 +11,7 @@ name: oson_topology
 short_description: OSON appliance topology as an inventory
 description:
   - Reads a C(topology.yml) validated by the appliance's topology model and builds the groups
-    lb, web, app, db, witness and etcd with their host variables.
+    lb, web, app, db, witness, etcd and backup with their host variables.
 options:
   plugin:
     description: Marks the file as an OSON topology.
