@@ -121,8 +121,10 @@ def run_playbook(
     return result
 
 
-def run_json_playbook(inventory: Path, vault_password_file: Path, playbook: str) -> dict[str, Any]:
-    """Run a read-only playbook with the JSON callback and return its report (for osonctl to judge)."""
+def run_json_playbook(
+    inventory: Path, vault_password_file: Path, playbook: str, extra_vars: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run a playbook with the JSON callback and return its report (for osonctl to judge)."""
     env = dict(os.environ)
     env.update(
         {
@@ -133,7 +135,8 @@ def run_json_playbook(inventory: Path, vault_password_file: Path, playbook: str)
     )
     proc = subprocess.run(
         [ansible_bin("ansible-playbook"), "-i", str(inventory / "topology.yml"), "--vault-password-file",
-         str(vault_password_file), str(PLAYBOOKS / playbook)],
+         str(vault_password_file), str(PLAYBOOKS / playbook),
+         *(["--extra-vars", json.dumps(extra_vars)] if extra_vars else [])],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
     )
     try:

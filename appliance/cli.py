@@ -112,6 +112,81 @@ def _events_verify(args: argparse.Namespace) -> int:
     return events.run(Path(args.inventory), args.json)
 
 
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def _backup_create(args: argparse.Namespace) -> int:
+    from appliance import backup
+
+    repos = [1, 2] if args.repo == "all" else [int(args.repo)]
+    print(f"taking a {args.type} backup into {', '.join(f'repo{r}' for r in repos)} (from the standby)...", flush=True)
+    outcomes = backup.create(Path(args.inventory), repos, args.type)
+    for o in outcomes:
+        label = f" {o['label']}" if o.get("label") else ""
+        took = f" in {o['duration_s']}s" if "duration_s" in o else ""
+        print(f"  repo{o['repo']} on {o['host']}: {o['result']}{label}{took} ({o.get('detail', '')})")
+        if o["result"] == "failed":
+            for line in o.get("output_tail", [])[-8:]:
+                print(f"      {line}")
+    ok = backup.create_succeeded(outcomes, repos)
+    print("backup done" if ok else "backup FAILED: see the lines above (`osonctl backup verify` checks archiving)")
+    return 0 if ok else 1
+
+
+def _backup_list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from appliance import backup
+
+    listing = backup.list_backups(Path(args.inventory))
+    if args.json:
+        print(json.dumps(asdict(listing), indent=2))
+        return 0
+    print(f"stanza status: {listing.status} (as seen from {listing.host})")
+    header = ("REPO", "LABEL", "TYPE", "FINISHED (UTC)", "DATABASE", "STORED", "WAL")
+    rows = [header] + [
+        (f"repo{b.repo}", b.label, b.kind, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(b.stopped)),
+         _human_bytes(b.database_bytes), _human_bytes(b.repository_bytes), f"{b.wal_start}..{b.wal_stop}")
+        for b in listing.backups
+    ]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+    for repo, (first, last) in sorted(listing.wal_ranges.items()):
+        print(f"repo{repo} archived WAL: {first} .. {last}")
+    return 0
+
+
+def _backup_verify(args: argparse.Namespace) -> int:
+    from appliance import backup
+
+    what = "check and verify" + ("" if args.quick else ", then a trial restore of repo2 with business checks")
+    print(f"backup verify: {what}...", flush=True)
+    result = backup.verify(Path(args.inventory), quick=args.quick, target=args.target,
+                           expect_file=Path(args.expect_operations) if args.expect_operations else None)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for step in result["steps"]:
+            print(f"  {step['step']} on {step['host']}: {step['result']} {step.get('detail', '')}".rstrip())
+        trial = result["trial_restore"]
+        if trial is not None:
+            state = "ok" if trial.get("ok") else f"FAILED ({trial.get('failed_step', 'a check failed')})"
+            print(f"  trial restore on {trial.get('host', '?')}: {state}; restore {trial.get('restore_seconds')}s, "
+                  f"RTO {trial.get('rto_seconds')}s, backup {trial.get('backup_label')}")
+            for check in trial.get("checks", []):
+                mark = "ok  " if check.get("ok") else "FAIL"
+                print(f"    {mark} {check.get('name')}: {check.get('detail', '')}"[:300])
+    print("backups verified" if result["ok"] else "backup verification FAILED")
+    return 0 if result["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="osonctl", description="Deploy, rehearse and check the OSON appliance.")
     parser.add_argument("--version", action="version", version=f"osonctl {__version__}")
@@ -151,6 +226,28 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", action="store_true", help="print the full report as JSON")
     ver.set_defaults(func=_events_verify)
 
+    bk = sub.add_parser("backup", help="pgBackRest backups: create, list, verify (with a trial restore)")
+    bk_sub = bk.add_subparsers(dest="backup_command", required=True)
+    bc = bk_sub.add_parser("create", help="take a backup now (from the standby), as the timers do")
+    bc.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    bc.add_argument("--repo", choices=("1", "2", "all"), default="all",
+                    help="repo1 (the SAN backup volume), repo2 (the off-SAN backup host) or both (default)")
+    bc.add_argument("--type", choices=("full", "diff", "incr"), default="full", help="backup type (default full)")
+    bc.set_defaults(func=_backup_create)
+    bl = bk_sub.add_parser("list", help="the backups and archived WAL of both repositories")
+    bl.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    bl.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    bl.set_defaults(func=_backup_list)
+    bv = bk_sub.add_parser("verify", help="check archiving, re-read both repositories, and restore repo2 into a "
+                           "scratch instance on the backup host with business checks")
+    bv.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    bv.add_argument("--quick", action="store_true", help="skip the trial restore")
+    bv.add_argument("--target", help="trial-restore to this time (e.g. '2026-11-21 10:15:00+05') instead of the end")
+    bv.add_argument("--expect-operations", metavar="FILE",
+                    help="JSON Lines of acknowledged operations (a drill's journal) that the restore must contain")
+    bv.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    bv.set_defaults(func=_backup_verify)
+
     sec = sub.add_parser("secrets", help="generated secrets (ansible-vault)")
     sec_sub = sec.add_subparsers(dest="secrets_command", required=True)
     init = sec_sub.add_parser("init", help="create the vault or add missing secrets; never rotates existing ones")
@@ -160,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from appliance.backup import BackupError
     from appliance.lab import LabError
     from appliance.secrets import SecretsError
     from appliance.topology import TopologyError
@@ -167,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (TopologyError, LabError, SecretsError) as err:
+    except (TopologyError, LabError, SecretsError, BackupError) as err:
         print(f"osonctl: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,172 @@
+"""`osonctl backup create | list | verify`: pgBackRest on a deployed appliance, without knowing pgBackRest.
+
+Each verb runs a small playbook (playbooks/backup-*.yml) that calls the job runner the role installs
+(`oson-backup`, `oson-restore-trial`) and judges its JSON output here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.ansible_run import run_json_playbook, task_results
+from appliance.secrets import vault_password_file
+from appliance.topology import load_topology
+
+
+class BackupError(RuntimeError):
+    """A backup verb that could not run; the message says what to do."""
+
+
+def _playbook(inventory: Path, playbook: str, extra_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+    topology = load_topology(inventory)
+    try:
+        return run_json_playbook(inventory, vault_password_file(topology), playbook, extra_vars)
+    except RuntimeError as err:
+        raise BackupError(f"{err}; is the appliance deployed and reachable? Try `osonctl prechecks`") from None
+
+
+def _json_lines(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The last JSON object a job runner printed, or None (skipped task, unreachable host, no output)."""
+    for line in reversed(str(result.get("stdout", "")).splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return dict(json.loads(line))
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def _host_outcome(host: str, result: dict[str, Any]) -> dict[str, Any]:
+    if result.get("unreachable"):
+        return {"host": host, "result": "unreachable", "detail": str(result.get("msg", ""))}
+    if result.get("skipped"):
+        return {"host": host, "result": "not asked"}
+    body = _json_lines(result)
+    if body is None:
+        detail = str(result.get("stderr") or result.get("msg") or result.get("stdout") or "no output").strip()
+        return {"host": host, "result": "failed", "detail": detail[-2000:]}
+    return {"host": host, **body}
+
+
+# -- create -------------------------------------------------------------------------------------------
+
+
+def create(inventory: Path, repos: list[int], kind: str) -> list[dict[str, Any]]:
+    """Take a backup into the given repositories; one outcome per host that ran the job."""
+    report = _playbook(inventory, "backup-create.yml", {"oson_backup_repos": repos, "oson_backup_type": kind})
+    outcomes: list[dict[str, Any]] = []
+    for repo in repos:
+        results = task_results(report, f"Run oson-backup backup --repo {repo}")
+        outcomes += [{"repo": repo, **_host_outcome(h, r)} for h, r in sorted(results.items())]
+    return outcomes
+
+
+def create_succeeded(outcomes: list[dict[str, Any]], repos: list[int]) -> bool:
+    """Every asked repository got its backup from exactly one host, and no host failed."""
+    if any(o["result"] == "failed" for o in outcomes):
+        return False
+    return all(sum(1 for o in outcomes if o["repo"] == repo and o["result"] == "ok") == 1 for repo in repos)
+
+
+# -- list ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BackupSet:
+    label: str
+    kind: str
+    repo: int
+    started: int
+    stopped: int
+    database_bytes: int
+    repository_bytes: int
+    wal_start: str
+    wal_stop: str
+
+
+@dataclass
+class Inventory:
+    host: str
+    status: str
+    backups: list[BackupSet] = field(default_factory=list)
+    wal_ranges: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+def list_backups(inventory: Path) -> Inventory:
+    report = _playbook(inventory, "backup-info.yml")
+    failures: list[str] = []
+    for host, result in sorted(task_results(report, "Run oson-backup info").items()):
+        if result.get("unreachable") or int(result.get("rc", 1)) != 0:
+            failures.append(f"{host}: {str(result.get('stderr') or result.get('msg') or 'failed').strip()}")
+            continue
+        stanzas = json.loads(str(result.get("stdout") or "[]"))
+        if not stanzas:
+            failures.append(f"{host}: pgBackRest knows no stanza yet (deploy first)")
+            continue
+        return _parse_info(host, stanzas[0])
+    raise BackupError("; ".join(failures) or "no database VM answered: check `osonctl prechecks`")
+
+
+def _parse_info(host: str, stanza: dict[str, Any]) -> Inventory:
+    listing = Inventory(host=host, status=str(stanza.get("status", {}).get("message", "?")))
+    for item in stanza.get("backup", []):
+        listing.backups.append(
+            BackupSet(
+                label=item["label"],
+                kind=item["type"],
+                repo=int(item["database"]["repo-key"]),
+                started=int(item["timestamp"]["start"]),
+                stopped=int(item["timestamp"]["stop"]),
+                database_bytes=int(item["info"]["size"]),
+                repository_bytes=int(item["info"]["repository"].get("delta", item["info"]["repository"]["size"])),
+                wal_start=str(item["archive"]["start"]),
+                wal_stop=str(item["archive"]["stop"]),
+            )
+        )
+    for archive in stanza.get("archive", []):
+        repo = int(archive["database"]["repo-key"])
+        if archive.get("min") and archive.get("max"):
+            listing.wal_ranges[repo] = (str(archive["min"]), str(archive["max"]))
+    return listing
+
+
+# -- verify -------------------------------------------------------------------------------------------
+
+
+def verify(inventory: Path, *, quick: bool = False, target: str | None = None,
+           expect_file: Path | None = None) -> dict[str, Any]:
+    """check + verify of both repositories, then (unless quick) a trial restore with business checks."""
+    extra: dict[str, Any] = {"oson_backup_quick": quick}
+    if target:
+        extra["oson_backup_target"] = target
+    if expect_file:
+        extra["oson_backup_expect_file"] = str(expect_file.resolve())
+    report = _playbook(inventory, "backup-verify.yml", extra)
+    steps: list[dict[str, Any]] = []
+    for task, name in (
+        ("Run oson-backup check", "check"),
+        ("Run oson-backup verify --repo 1", "verify repo1"),
+        ("Run oson-backup verify --repo 2", "verify repo2"),
+    ):
+        for host, result in sorted(task_results(report, task).items()):
+            outcome = _host_outcome(host, result)
+            if outcome["result"] != "not asked":
+                steps.append({"step": name, **outcome})
+    trial: dict[str, Any] | None = None
+    if not quick:
+        results = task_results(report, "Run oson-restore-trial")
+        for host, result in sorted(results.items()):
+            trial = {"host": host, **(_json_lines(result) or {"ok": False, "failed_step": "no report",
+                                                              "detail": _host_outcome(host, result).get("detail")})}
+        if trial is None:
+            trial = {"ok": False, "failed_step": "the backup host did not run the trial restore"}
+    # A step is done when one host did it and none failed (the standby skips what the primary does).
+    names = {"check", "verify repo1", "verify repo2"}
+    done = {s["step"] for s in steps if s["result"] == "ok"}
+    failed = [s for s in steps if s["result"] not in ("ok", "skipped")]
+    ok = done == names and not failed and (quick or bool(trial and trial.get("ok")))
+    return {"ok": ok, "steps": steps, "trial_restore": trial}
