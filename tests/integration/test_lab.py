@@ -7,15 +7,19 @@ Starts the lab itself (`osonctl lab down` then `osonctl lab up`) and removes it 
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
 import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from appliance import lab
@@ -192,74 +196,125 @@ def _on_app_vm(lab_: Lab, *command: str) -> dict[str, object]:
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def test_a_payment_through_the_public_vip_reaches_ledger_receipt_and_event_log(running_lab: Lab) -> None:
-    """The request path end to end: VIP -> HAProxy -> Apache -> operator app -> Patroni primary."""
-    import base64
-    import uuid
+class LabDesk:
+    """Staff and an API client made on an app VM, and a payer and a payee, all through the public VIP."""
 
-    import httpx
-
-    suffix = uuid.uuid4().hex[:8]
-    base = f"https://{running_lab.topology.vips['public'].address}"
-    operator = _on_app_vm(running_lab, "staff", "create", "--login", f"lab-op-{suffix}", "--role", "operator")
-    auditor = _on_app_vm(running_lab, "staff", "create", "--login", f"lab-au-{suffix}", "--role", "auditor")
-    client = _on_app_vm(running_lab, "api-clients", "create", "--name", f"lab-smoke-{suffix}")
-
-    with httpx.Client(base_url=base, verify=str(running_lab.ca_file), timeout=20) as http:
-        def staff_session(created: dict[str, object]) -> dict[str, str]:
-            login, temporary = str(created["login"]), str(created["temporary_password"])
-            token = http.post("/api/auth/login", json={"login": login, "password": temporary}).json()["token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            changed = http.post("/api/auth/password", headers=headers,
-                                json={"current_password": temporary, "new_password": f"Lab-{uuid.uuid4().hex}"})
-            assert changed.status_code == 200, changed.text
-            return headers
-
-        desk = staff_session(operator)
-
-        def post(path: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict[str, object]:
-            response = http.post(path, json=body,
-                                 headers={**(headers or desk), "Idempotency-Key": str(uuid.uuid4())})
-            assert response.status_code in (200, 201), response.text
-            return dict(response.json())
-
-        def iin() -> str:
-            return str(uuid.uuid4().int)[:12]
-
-        issuer = post("/api/participants", {"kind": "issuer", "name": f"Lab bank {suffix}", "iin_bin": iin(),
-                                            "issuer_type": "bank", "license_number": "L-1",
-                                            "agreement_number": "A-1"})["participant"]["id"]
-        person = post("/api/participants", {
-            "kind": "individual", "name": "Lab Client", "iin_bin": iin(), "phone": "+77010000000",
+    def __init__(self, lab_: Lab, http: httpx.Client) -> None:
+        self.http = http
+        suffix = uuid.uuid4().hex[:8]
+        operator = _on_app_vm(lab_, "staff", "create", "--login", f"lab-op-{suffix}", "--role", "operator")
+        auditor = _on_app_vm(lab_, "staff", "create", "--login", f"lab-au-{suffix}", "--role", "auditor")
+        client = _on_app_vm(lab_, "api-clients", "create", "--name", f"lab-smoke-{suffix}")
+        self.client_id = str(client["client_id"])
+        self.desk = self._staff_session(operator)
+        self.audit = self._staff_session(auditor)
+        basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+        self.integration = {"Authorization": f"Basic {basic}"}
+        issuer = self.post("/api/participants", {
+            "kind": "issuer", "name": f"Lab bank {suffix}", "iin_bin": _iin(), "issuer_type": "bank",
+            "license_number": "L-1", "agreement_number": "A-1"})["participant"]["id"]
+        person = self.post("/api/participants", {
+            "kind": "individual", "name": "Lab Client", "iin_bin": _iin(), "phone": "+77010000000",
             "birth_date": "1990-01-01", "resident": True, "public_offer_accepted": True,
             "personal_data_consent": True})["participant"]["id"]
-        shop = post("/api/participants", {
-            "kind": "partner", "legal_form": "legal_entity", "name": f"Lab Shop {suffix}", "iin_bin": iin(),
+        shop = self.post("/api/participants", {
+            "kind": "partner", "legal_form": "legal_entity", "name": f"Lab Shop {suffix}", "iin_bin": _iin(),
             "phone": "+77010000001", "legal_address": "Almaty", "tariff": "oson_merchants",
             "bank_account": {"iban": "KZ123456789012345678", "bik": "HSBKKZKX"}, "agreement_number": "A-2",
             "kyc_questionnaire": "KYC"})["participant"]["id"]
-        payer = post("/api/wallets", {"participant_id": person, "issuer_id": issuer})["wallet"]["id"]
-        payee = post("/api/wallets", {"participant_id": shop, "issuer_id": issuer})["wallet"]["id"]
-        post("/api/issuances", {"wallet_id": payer, "amount": "5000.00", "money_reference": "lab"})
+        self.payer = self.post("/api/wallets", {"participant_id": person, "issuer_id": issuer})["wallet"]["id"]
+        self.payee = self.post("/api/wallets", {"participant_id": shop, "issuer_id": issuer})["wallet"]["id"]
+        self.post("/api/issuances", {"wallet_id": self.payer, "amount": "5000.00", "money_reference": "lab"})
 
-        basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
-        paid = post("/api/payments", {"payer_wallet_id": payer, "payee_wallet_id": payee, "amount": "1000.00",
-                                      "purpose": "lab smoke"}, headers={"Authorization": f"Basic {basic}"})
-        operation = paid["operation"]["id"]
+    def _staff_session(self, created: dict[str, object]) -> dict[str, str]:
+        login, temporary = str(created["login"]), str(created["temporary_password"])
+        token = self.http.post("/api/auth/login", json={"login": login, "password": temporary}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        changed = self.http.post("/api/auth/password", headers=headers,
+                                 json={"current_password": temporary, "new_password": f"Lab-{uuid.uuid4().hex}"})
+        assert changed.status_code == 200, changed.text
+        return headers
 
-        detail = http.get(f"/api/operations/{operation}", headers=desk).json()
+    def post(self, path: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict[str, object]:
+        response = self.http.post(path, json=body,
+                                  headers={**(headers or self.desk), "Idempotency-Key": str(uuid.uuid4())})
+        assert response.status_code in (200, 201), response.text
+        return dict(response.json())
+
+    def pay(self, amount: str = "10.00", purpose: str = "lab payment") -> dict[str, object]:
+        """One payment as the integration client; returns the journal line of its acknowledgement."""
+        paid = self.post("/api/payments", {"payer_wallet_id": self.payer, "payee_wallet_id": self.payee,
+                                           "amount": amount, "purpose": purpose}, headers=self.integration)
+        return {"operation_id": paid["operation"]["id"],
+                "acknowledged_at": datetime.datetime.now(datetime.UTC).isoformat()}
+
+
+def _iin() -> str:
+    return str(uuid.uuid4().int)[:12]
+
+
+def test_a_payment_through_the_public_vip_reaches_ledger_receipt_and_event_log(running_lab: Lab) -> None:
+    """The request path end to end: VIP -> HAProxy -> Apache -> operator app -> Patroni primary."""
+    base = f"https://{running_lab.topology.vips['public'].address}"
+    with httpx.Client(base_url=base, verify=str(running_lab.ca_file), timeout=20) as http:
+        world = LabDesk(running_lab, http)
+        operation = world.pay("1000.00", "lab smoke")["operation_id"]
+        detail = http.get(f"/api/operations/{operation}", headers=world.desk).json()
         assert sorted(entry["amount"] for entry in detail["entries"]) == ["-1220.00", "1000.00", "220.00"]
-        receipt = http.get(f"/api/operations/{operation}/receipt", headers=desk).json()["receipt"]
+        receipt = http.get(f"/api/operations/{operation}/receipt", headers=world.desk).json()["receipt"]
         assert receipt["operation_id"] == operation and receipt["amount"] == "1000.00"
-        assert receipt["payer_wallet_id"] == payer and receipt["receipt_number"]
-        audit = staff_session(auditor)
-        events = http.get("/api/events", params={"record_id": operation}, headers=audit).json()["events"]
+        assert receipt["payer_wallet_id"] == world.payer and receipt["receipt_number"]
+        events = http.get("/api/events", params={"record_id": operation}, headers=world.audit).json()["events"]
         assert [(e["action"], e["result"], e["actor"]) for e in events] == [
-            ("payment.create", "ok", f"client:{client['client_id']}")]
-        assert http.get("/api/ledger/check", headers=audit).json()["ok"] is True
-        verify = http.get("/api/events/verify", headers=audit)
+            ("payment.create", "ok", f"client:{world.client_id}")]
+        assert http.get("/api/ledger/check", headers=world.audit).json()["ok"] is True
+        verify = http.get("/api/events/verify", headers=world.audit)
         assert verify.status_code == 200 and verify.json()["ok"] is True, verify.text
         assert verify.json()["signatures_checked"] is True
     # The auditor's command from the control node says the same.
     proc = _osonctl("events", "verify", "-i", str(LAB_INVENTORY), log="events-verify.log")
     assert proc.returncode == 0 and "event log intact" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_backup_then_trial_restore_holds_every_acknowledged_payment(running_lab: Lab, tmp_path: Path) -> None:
+    """Backup into both repositories, payments after it (only in the archived WAL), then a trial restore of
+    the off-SAN repository with business checks; a made-up acknowledgement must make the check fail."""
+    base = f"https://{running_lab.topology.vips['public'].address}"
+    with httpx.Client(base_url=base, verify=str(running_lab.ca_file), timeout=20) as http:
+        world = LabDesk(running_lab, http)
+        journal = [world.pay() for _ in range(5)]
+        started = time.monotonic()
+        created = _osonctl("backup", "create", "-i", str(LAB_INVENTORY), log="backup-create.log")
+        assert created.returncode == 0, created.stdout + created.stderr
+        _record_figure("backup create (both repositories, lab) seconds", round(time.monotonic() - started, 1))
+        journal += [world.pay() for _ in range(5)]
+
+    listed = _osonctl("backup", "list", "-i", str(LAB_INVENTORY), "--json", log="backup-list.log")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    listing = json.loads(listed.stdout)
+    assert {b["repo"] for b in listing["backups"] if b["kind"] == "full"} == {1, 2}, listing
+    assert set(listing["wal_ranges"]) == {"1", "2"}, listing
+
+    expected = tmp_path / "acknowledged.jsonl"
+    expected.write_text("".join(json.dumps(line) + "\n" for line in journal))
+    verified = _osonctl("backup", "verify", "-i", str(LAB_INVENTORY), "--expect-operations", str(expected),
+                        "--json", log="backup-verify.log")
+    assert verified.returncode == 0, verified.stdout[-6000:] + verified.stderr
+    result = json.loads(verified.stdout[verified.stdout.index("{"):verified.stdout.rindex("}") + 1])
+    trial = result["trial_restore"]
+    checks = {check["name"]: check for check in trial["checks"]}
+    assert {"pg_amcheck", "trial_balance", "wallet_balances", "event_log", "expected_operations"} <= set(checks)
+    assert all(check["ok"] for check in checks.values()), checks
+    assert {s["step"] for s in result["steps"]} == {"check", "verify repo1", "verify repo2"}
+    _record_figure("trial restore of repo2 (lab) RTO seconds", trial["rto_seconds"])
+
+    # The check can fail: one acknowledgement the database never saw.
+    made_up = dict(journal[-1], operation_id=str(uuid.uuid4()))
+    expected.write_text(expected.read_text() + json.dumps(made_up) + "\n")
+    failed = _osonctl("backup", "verify", "-i", str(LAB_INVENTORY), "--expect-operations", str(expected),
+                      "--json", log="backup-verify-negative.log")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    result = json.loads(failed.stdout[failed.stdout.index("{"):failed.stdout.rindex("}") + 1])
+    failing = [c for c in result["trial_restore"]["checks"] if not c["ok"]]
+    assert [c["name"] for c in failing] == ["expected_operations"], failing
+    assert made_up["operation_id"] in json.dumps(failing[0]), failing
