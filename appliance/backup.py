@@ -137,6 +137,35 @@ def _parse_info(host: str, stanza: dict[str, Any]) -> Inventory:
 # -- verify -------------------------------------------------------------------------------------------
 
 
+def write_verify_report(inventory: Path, result: dict[str, Any], started_at: str, ended_at: str,
+                        report_dir: Path | None = None) -> tuple[Path, Path]:
+    """The verification as a signed drill report (JSON + HTML) for auditors; returns both paths."""
+    from appliance.drills import report
+    from appliance.secrets import state_dir
+
+    topology = load_topology(inventory)
+    trial = result.get("trial_restore") or {}
+    checks = [{"name": f"{s['step']} ({s['host']})", "ok": s["result"] in ("ok", "skipped"),
+               "detail": f"{s['result']}: {s.get('detail', '')}"} for s in result["steps"]]
+    checks += [{"name": f"trial restore: {c.get('name')}", "ok": bool(c.get("ok")), "detail": str(c.get("detail", ""))}
+               for c in trial.get("checks", [])]
+    if trial and not trial.get("checks"):
+        checks.append({"name": "trial restore", "ok": False, "detail": str(trial.get("failed_step", "did not run"))})
+    figures = {key: trial.get(key) for key in ("rto_seconds", "restore_seconds", "recovered_seconds",
+                                               "backup_label", "target", "last_operation_at") if key in trial}
+    timeline = [{"at": started_at, "step": "check and verify of both repositories"},
+                *([{"at": ended_at, "step": f"trial restore of repo2 on {trial.get('host')}"}] if trial else []),
+                {"at": ended_at, "step": "verdict: " + ("passed" if result["ok"] else "FAILED")}]
+    document = report.build_report(
+        name="backup-verify", environment=topology.environment, started_at=started_at, ended_at=ended_at,
+        timeline=timeline, figures=figures, verdict={"ok": result["ok"]}, checks=checks,
+        notes="pgBackRest check and verify of both repositories, then a restore of repo2 into a scratch "
+              "instance checked with pg_amcheck and oson-operator restore-check.")
+    key = report.load_signing_key(inventory, topology)
+    directory = report_dir or state_dir(topology) / "reports"
+    return report.write_report(directory, document, key)
+
+
 def verify(inventory: Path, *, quick: bool = False, target: str | None = None,
            expect_file: Path | None = None) -> dict[str, Any]:
     """check + verify of both repositories, then (unless quick) a trial restore with business checks."""

@@ -165,11 +165,16 @@ def _backup_list(args: argparse.Namespace) -> int:
 
 def _backup_verify(args: argparse.Namespace) -> int:
     from appliance import backup
+    from appliance.drills.report import now_iso
 
     what = "check and verify" + ("" if args.quick else ", then a trial restore of repo2 with business checks")
     print(f"backup verify: {what}...", flush=True)
+    started_at = now_iso()
     result = backup.verify(Path(args.inventory), quick=args.quick, target=args.target,
                            expect_file=Path(args.expect_operations) if args.expect_operations else None)
+    json_path, html_path = backup.write_verify_report(Path(args.inventory), result, started_at, now_iso(),
+                                                      Path(args.report_dir) if args.report_dir else None)
+    result["report"] = {"json": str(json_path), "html": str(html_path)}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -183,8 +188,30 @@ def _backup_verify(args: argparse.Namespace) -> int:
             for check in trial.get("checks", []):
                 mark = "ok  " if check.get("ok") else "FAIL"
                 print(f"    {mark} {check.get('name')}: {check.get('detail', '')}"[:300])
+        print(f"  signed report: {json_path} (readable: {html_path})")
     print("backups verified" if result["ok"] else "backup verification FAILED")
     return 0 if result["ok"] else 1
+
+
+def _drill_control(args: argparse.Namespace) -> int:
+    from appliance.drills import negative_control, report
+    from appliance.secrets import state_dir
+    from appliance.topology import load_topology
+
+    inventory = Path(args.inventory)
+    topology = load_topology(inventory)
+    result = negative_control.run_control(
+        durable=args.durable, load_seconds=args.seconds, cut_under_load=args.durable,
+        signing_key=report.load_signing_key(inventory, topology),
+        report_dir=Path(args.report_dir) if args.report_dir else state_dir(topology) / "reports")
+    figures = result.verdict.figures()
+    print(f"{result.name}: acknowledged {figures['acknowledged']}, missing {figures['missing']}, "
+          f"duplicates {figures['duplicates']}, ledger ok {figures['ledger_ok']}, events ok {figures['events_ok']}")
+    if result.report:
+        print(f"  signed report: {result.report[0]} (readable: {result.report[1]})")
+    expected = "no acknowledged payment lost" if args.durable else "the verdict detects the lost payments"
+    print(f"as expected ({expected})" if result.as_expected else f"NOT as expected: {expected} did not hold")
+    return 0 if result.as_expected else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,7 +273,20 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument("--expect-operations", metavar="FILE",
                     help="JSON Lines of acknowledged operations (a drill's journal) that the restore must contain")
     bv.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    bv.add_argument("--report-dir", help="where to write the signed report (default: the inventory's state "
+                    "directory, reports/)")
     bv.set_defaults(func=_backup_verify)
+
+    dr = sub.add_parser("drill", help="drills that prove nothing acknowledged is lost")
+    dr_sub = dr.add_subparsers(dest="drill_command", required=True)
+    nc = dr_sub.add_parser("negative-control", help="on a throwaway local cluster with durability weakened "
+                           "(synchronous_commit=off, no standby), a power cut under load must be reported as lost "
+                           "payments: proof that the drill can fail (--durable: the same cut loses nothing)")
+    nc.add_argument("-i", "--inventory", required=True, help="inventory whose report key signs the report")
+    nc.add_argument("--durable", action="store_true", help="the positive twin: durable settings, cut under load")
+    nc.add_argument("--seconds", type=float, default=4.0, help="seconds of load before the cut (default 4)")
+    nc.add_argument("--report-dir", help="where to write the signed report (default: the state directory)")
+    nc.set_defaults(func=_drill_control)
 
     sec = sub.add_parser("secrets", help="generated secrets (ansible-vault)")
     sec_sub = sec.add_subparsers(dest="secrets_command", required=True)

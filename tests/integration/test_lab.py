@@ -307,6 +307,13 @@ def test_backup_then_trial_restore_holds_every_acknowledged_payment(running_lab:
     assert all(check["ok"] for check in checks.values()), checks
     assert {s["step"] for s in result["steps"]} == {"check", "verify repo1", "verify repo2"}
     _record_figure("trial restore of repo2 (lab) RTO seconds", trial["rto_seconds"])
+    # The auditor's copy: a signed report whose signature holds with the appliance's report key.
+    from appliance.drills.report import signing_public_key_pem, verify_report
+
+    signed = Path(result["report"]["json"])
+    assert Path(result["report"]["html"]).exists()
+    assert verify_report(signed, signing_public_key_pem(LAB_INVENTORY, running_lab.topology)) == []
+    assert json.loads(signed.read_text())["figures"]["rto_seconds"] == trial["rto_seconds"]
 
     # The check can fail: one acknowledgement the database never saw.
     made_up = dict(journal[-1], operation_id=str(uuid.uuid4()))
