@@ -288,6 +288,8 @@ def test_backup_then_trial_restore_holds_every_acknowledged_payment(running_lab:
         assert created.returncode == 0, created.stdout + created.stderr
         _record_figure("backup create (both repositories, lab) seconds", round(time.monotonic() - started, 1))
         journal += [world.pay() for _ in range(5)]
+    # A signed checkpoint covers the event log up to here (the service also writes them on a timer).
+    _on_app_vm(running_lab, "events", "checkpoint")
 
     listed = _osonctl("backup", "list", "-i", str(LAB_INVENTORY), "--json", log="backup-list.log")
     assert listed.returncode == 0, listed.stdout + listed.stderr
