@@ -28,7 +28,7 @@ def _playbook(inventory: Path, playbook: str, extra_vars: dict[str, Any] | None 
         raise BackupError(f"{err}; is the appliance deployed and reachable? Try `osonctl prechecks`") from None
 
 
-def _json_lines(result: dict[str, Any]) -> dict[str, Any] | None:
+def _last_json_object(result: dict[str, Any]) -> dict[str, Any] | None:
     """The last JSON object a job runner printed, or None (skipped task, unreachable host, no output)."""
     for line in reversed(str(result.get("stdout", "")).splitlines()):
         line = line.strip()
@@ -45,7 +45,7 @@ def _host_outcome(host: str, result: dict[str, Any]) -> dict[str, Any]:
         return {"host": host, "result": "unreachable", "detail": str(result.get("msg", ""))}
     if result.get("skipped"):
         return {"host": host, "result": "not asked"}
-    body = _json_lines(result)
+    body = _last_json_object(result)
     if body is None:
         detail = str(result.get("stderr") or result.get("msg") or result.get("stdout") or "no output").strip()
         return {"host": host, "result": "failed", "detail": detail[-2000:]}
@@ -189,7 +189,7 @@ def verify(inventory: Path, *, quick: bool = False, target: str | None = None,
     if not quick:
         results = task_results(report, "Run oson-restore-trial")
         for host, result in sorted(results.items()):
-            trial = {"host": host, **(_json_lines(result) or {"ok": False, "failed_step": "no report",
+            trial = {"host": host, **(_last_json_object(result) or {"ok": False, "failed_step": "no report",
                                                               "detail": _host_outcome(host, result).get("detail")})}
         if trial is None:
             trial = {"ok": False, "failed_step": "the backup host did not run the trial restore"}

@@ -95,16 +95,58 @@ def _wait_group_gone(pgid: int, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-class LocalPostgres:
+class _ProcessGroup:
+    """A child started in its own session, so that a signal reaches it and every process it forked."""
+
+    # The signal of a clean stop and how long it may take before the group is killed.
+    stop_signal: int = signal.SIGTERM
+    stop_timeout: float = 15.0
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once (what a power cut does to the processes)."""
+        if self.process is None:
+            return
+        pgid = self.process.pid
+        _kill_group(self.process)
+        self.process.wait(timeout=10)
+        _wait_group_gone(pgid)
+        self._close_log()
+
+    def stop(self) -> None:
+        """A clean stop (``stop_signal``); killed if it takes longer than ``stop_timeout``."""
+        if self.process is None or self.process.poll() is not None:
+            self._close_log()
+            return
+        _kill_group(self.process, self.stop_signal)
+        try:
+            self.process.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class LocalPostgres(_ProcessGroup):
     """One PostgreSQL 15 cluster in ``root/data``, listening on 127.0.0.1:``port`` and a socket in ``root``."""
 
+    # A fast shutdown (SIGINT).
+    stop_signal = signal.SIGINT
+    stop_timeout = 20.0
+
     def __init__(self, root: Path, settings: Mapping[str, str], port: int | None = None) -> None:
+        super().__init__()
         self.root = root
         self.settings = dict(settings)
         self.port = port or free_port()
         self.user = _server_user()
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     @property
     def data(self) -> Path:
@@ -152,44 +194,16 @@ class LocalPostgres:
         return psycopg.connect(host=str(self.root), port=self.port, user="postgres", dbname=dbname,
                                autocommit=True, connect_timeout=3)
 
-    def kill(self) -> None:
-        """SIGKILL the postmaster and every backend at once (they share its process group)."""
-        if self.process is None:
-            return
-        pgid = self.process.pid
-        _kill_group(self.process)
-        self.process.wait(timeout=10)
-        _wait_group_gone(pgid)
-        self._close_log()
 
-    def stop(self) -> None:
-        """A fast shutdown (SIGINT); killed if it takes more than 20 s."""
-        if self.process is None or self.process.poll() is not None:
-            self._close_log()
-            return
-        _kill_group(self.process, signal.SIGINT)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-
-class LocalService:
+class LocalService(_ProcessGroup):
     """``python -m oson_operator serve`` with ``env``; its own process group, so it can be SIGKILLed whole."""
 
     def __init__(self, env: Mapping[str, str], port: int, log: Path, python: str = sys.executable) -> None:
+        super().__init__()
         self.env = dict(env)
         self.port = port
         self.log = log
         self.python = python
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     @property
     def base_url(self) -> str:
@@ -212,31 +226,6 @@ class LocalService:
                         return time.monotonic() - started
                 time.sleep(0.1)
         raise LocalClusterError(f"the operator service was not healthy within {timeout} s; see {self.log}")
-
-    def kill(self) -> None:
-        if self.process is None:
-            return
-        pgid = self.process.pid
-        _kill_group(self.process)
-        self.process.wait(timeout=10)
-        _wait_group_gone(pgid)
-        self._close_log()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            self._close_log()
-            return
-        _kill_group(self.process, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
 
 class LocalCluster:

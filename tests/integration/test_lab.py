@@ -7,7 +7,6 @@ Starts the lab itself (`osonctl lab down` then `osonctl lab up`) and removes it 
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import os
@@ -23,6 +22,8 @@ import httpx
 import pytest
 
 from appliance import lab
+from appliance.drills.api import ClientCredentials, StaffCredentials, post_command, staff_session
+from appliance.drills.load import prepare_world
 from appliance.paths import LAB_INVENTORY, LAB_STATE
 from appliance.topology import HostRole, Topology
 
@@ -197,7 +198,8 @@ def _on_app_vm(lab_: Lab, *command: str) -> dict[str, object]:
 
 
 class LabDesk:
-    """Staff and an API client made on an app VM, and a payer and a payee, all through the public VIP."""
+    """Staff and an API client made on an app VM, and a payer and a payee (the drills' world), all through
+    the public VIP."""
 
     def __init__(self, lab_: Lab, http: httpx.Client) -> None:
         self.http = http
@@ -205,52 +207,22 @@ class LabDesk:
         operator = _on_app_vm(lab_, "staff", "create", "--login", f"lab-op-{suffix}", "--role", "operator")
         auditor = _on_app_vm(lab_, "staff", "create", "--login", f"lab-au-{suffix}", "--role", "auditor")
         client = _on_app_vm(lab_, "api-clients", "create", "--name", f"lab-smoke-{suffix}")
-        self.client_id = str(client["client_id"])
-        self.desk = self._staff_session(operator)
-        self.audit = self._staff_session(auditor)
-        basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
-        self.integration = {"Authorization": f"Basic {basic}"}
-        issuer = self.post("/api/participants", {
-            "kind": "issuer", "name": f"Lab bank {suffix}", "iin_bin": _iin(), "issuer_type": "bank",
-            "license_number": "L-1", "agreement_number": "A-1"})["participant"]["id"]
-        person = self.post("/api/participants", {
-            "kind": "individual", "name": "Lab Client", "iin_bin": _iin(), "phone": "+77010000000",
-            "birth_date": "1990-01-01", "resident": True, "public_offer_accepted": True,
-            "personal_data_consent": True})["participant"]["id"]
-        shop = self.post("/api/participants", {
-            "kind": "partner", "legal_form": "legal_entity", "name": f"Lab Shop {suffix}", "iin_bin": _iin(),
-            "phone": "+77010000001", "legal_address": "Almaty", "tariff": "oson_merchants",
-            "bank_account": {"iban": "KZ123456789012345678", "bik": "HSBKKZKX"}, "agreement_number": "A-2",
-            "kyc_questionnaire": "KYC"})["participant"]["id"]
-        self.payer = self.post("/api/wallets", {"participant_id": person, "issuer_id": issuer})["wallet"]["id"]
-        self.payee = self.post("/api/wallets", {"participant_id": shop, "issuer_id": issuer})["wallet"]["id"]
-        self.post("/api/issuances", {"wallet_id": self.payer, "amount": "5000.00", "money_reference": "lab"})
-
-    def _staff_session(self, created: dict[str, object]) -> dict[str, str]:
-        login, temporary = str(created["login"]), str(created["temporary_password"])
-        token = self.http.post("/api/auth/login", json={"login": login, "password": temporary}).json()["token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        changed = self.http.post("/api/auth/password", headers=headers,
-                                 json={"current_password": temporary, "new_password": f"Lab-{uuid.uuid4().hex}"})
-        assert changed.status_code == 200, changed.text
-        return headers
-
-    def post(self, path: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict[str, object]:
-        response = self.http.post(path, json=body,
-                                  headers={**(headers or self.desk), "Idempotency-Key": str(uuid.uuid4())})
-        assert response.status_code in (200, 201), response.text
-        return dict(response.json())
+        self.client = ClientCredentials(str(client["client_id"]), str(client["client_secret"]))
+        operator_session = staff_session(http, StaffCredentials(str(operator["login"]),
+                                                                str(operator["temporary_password"])))
+        self.desk = operator_session.headers
+        self.audit = staff_session(http, StaffCredentials(str(auditor["login"]),
+                                                          str(auditor["temporary_password"]))).headers
+        world = prepare_world(http, operator_session, payers=1,
+                              funding="5000.00", tariff="oson_merchants", label=suffix)
+        self.payer, self.payee = world.payer_wallet_ids[0], world.payee_wallet_id
 
     def pay(self, amount: str = "10.00", purpose: str = "lab payment") -> dict[str, object]:
         """One payment as the integration client; returns the journal line of its acknowledgement."""
-        paid = self.post("/api/payments", {"payer_wallet_id": self.payer, "payee_wallet_id": self.payee,
-                                           "amount": amount, "purpose": purpose}, headers=self.integration)
+        paid = post_command(self.http, "/api/payments", {"payer_wallet_id": self.payer, "payee_wallet_id": self.payee,
+                                                         "amount": amount, "purpose": purpose}, self.client.headers())
         return {"operation_id": paid["operation"]["id"],
                 "acknowledged_at": datetime.datetime.now(datetime.UTC).isoformat()}
-
-
-def _iin() -> str:
-    return str(uuid.uuid4().int)[:12]
 
 
 def test_a_payment_through_the_public_vip_reaches_ledger_receipt_and_event_log(running_lab: Lab) -> None:
@@ -266,7 +238,7 @@ def test_a_payment_through_the_public_vip_reaches_ledger_receipt_and_event_log(r
         assert receipt["payer_wallet_id"] == world.payer and receipt["receipt_number"]
         events = http.get("/api/events", params={"record_id": operation}, headers=world.audit).json()["events"]
         assert [(e["action"], e["result"], e["actor"]) for e in events] == [
-            ("payment.create", "ok", f"client:{world.client_id}")]
+            ("payment.create", "ok", world.client.actor)]
         assert http.get("/api/ledger/check", headers=world.audit).json()["ok"] is True
         verify = http.get("/api/events/verify", headers=world.audit)
         assert verify.status_code == 200 and verify.json()["ok"] is True, verify.text
