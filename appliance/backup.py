@@ -199,3 +199,29 @@ def verify(inventory: Path, *, quick: bool = False, target: str | None = None,
     failed = [s for s in steps if s["result"] not in ("ok", "skipped")]
     ok = done == names and not failed and (quick or bool(trial and trial.get("ok")))
     return {"ok": ok, "steps": steps, "trial_restore": trial}
+
+
+# -- restore ------------------------------------------------------------------------------------------
+
+
+def restore(inventory: Path, *, target: str | None = None, repo: int | None = None) -> dict[str, Any]:
+    """Replace the stopped cluster's data with a restore (to ``target`` or the end of the archive); see
+    playbooks/backup-restore.yml. Refused (``refused`` set) while the database runs anywhere."""
+    from appliance.database import failures
+
+    extra: dict[str, Any] = {}
+    if target:
+        extra["oson_restore_time"] = target
+    if repo:
+        extra["oson_restore_repo"] = repo
+    report = _playbook(inventory, "backup-restore.yml", extra)
+    refusal = next((str(r.get("msg", "")).strip() for r in
+                    task_results(report, "Require every database VM to be stopped").values() if r.get("failed")),
+                   None)
+    restored = {host: _host_outcome(host, result)
+                for host, result in task_results(report, "Run oson-restore restore").items()
+                if not result.get("skipped")}
+    problems = [] if refusal else failures(report)
+    outcome = next(iter(restored.values()), None)
+    return {"ok": refusal is None and not problems and bool(outcome and outcome.get("result") == "ok"),
+            "refused": refusal, "restore": outcome, "problems": problems}

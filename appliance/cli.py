@@ -193,6 +193,70 @@ def _backup_verify(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
+def _backup_restore(args: argparse.Namespace) -> int:
+    from appliance import backup
+    from appliance.drills.report import now_iso
+
+    if not args.confirm_overwrite:
+        print("osonctl: a restore replaces the database cluster's data (the current data directories are kept "
+              "aside, one generation). Run it again with --confirm-overwrite once `osonctl database stop` has "
+              "stopped the cluster.", file=sys.stderr)
+        return 2
+    where = f"to {args.time}" if args.time else "to the end of the archived WAL"
+    source = f"repo{args.repo}" if args.repo else "the first repository that holds a usable backup"
+    print(f"restoring the database cluster {where} from {source}...", flush=True)
+    started, started_at = time.monotonic(), now_iso()
+    result = backup.restore(Path(args.inventory), target=args.time, repo=int(args.repo) if args.repo else None)
+    result["service_back_seconds"] = round(time.monotonic() - started, 1)
+    result.update(started_at=started_at, ended_at=now_iso())
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif result["refused"]:
+        print(result["refused"])
+    else:
+        outcome = result["restore"] or {}
+        print(f"  restore on {outcome.get('host', '?')}: {outcome.get('result', 'did not run')}, backup "
+              f"{outcome.get('backup_label')}, restore {outcome.get('restore_seconds')}s, replayed and promoted "
+              f"after {outcome.get('recovered_seconds')}s, timeline {outcome.get('timeline')}, last operation "
+              f"{outcome.get('last_operation_at')}")
+        for line in outcome.get("output_tail", []) + outcome.get("postgresql_log_tail", []):
+            print(f"      {line}")
+        for problem in result["problems"]:
+            print(f"  {problem}")
+        if result["ok"]:
+            print(f"  the cluster and the service are back after {result['service_back_seconds']}s. Take a full "
+                  "backup now (`osonctl backup create --type full`) and check the data (`osonctl events verify`).")
+    print("restore done" if result["ok"] else "restore REFUSED" if result["refused"] else "restore FAILED")
+    return 0 if result["ok"] else 3 if result["refused"] else 1
+
+
+def _database_stop(args: argparse.Namespace) -> int:
+    from appliance import database
+
+    if not args.confirm_outage:
+        print("osonctl: stopping the database stops the payment service until `osonctl database start` (or a "
+              "restore). Run it again with --confirm-outage.", file=sys.stderr)
+        return 2
+    print("stopping the service, archiving the last WAL, stopping the standbys and then the primary...", flush=True)
+    result = database.stop(Path(args.inventory))
+    for problem in result["problems"]:
+        print(f"  {problem}")
+    print(f"database stopped (the primary was {result['primary_before']})" if result["ok"]
+          else "database stop FAILED: see the lines above")
+    return 0 if result["ok"] else 1
+
+
+def _database_start(args: argparse.Namespace) -> int:
+    from appliance import database
+
+    print("starting Patroni on every database VM, then the service...", flush=True)
+    result = database.start(Path(args.inventory))
+    for problem in result["problems"]:
+        print(f"  {problem}")
+    print("database and service started" if result["ok"] else "database start FAILED: see the lines above")
+    return 0 if result["ok"] else 1
+
+
 def _drill_control(args: argparse.Namespace) -> int:
     from appliance.drills import negative_control, report
     from appliance.secrets import state_dir
@@ -212,6 +276,36 @@ def _drill_control(args: argparse.Namespace) -> int:
     expected = "no acknowledged payment lost" if args.durable else "the verdict detects the lost payments"
     print(f"as expected ({expected})" if result.as_expected else f"NOT as expected: {expected} did not hold")
     return 0 if result.as_expected else 1
+
+
+def _drill_power_loss(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from appliance import lab
+    from appliance.drills import lab_drills, report
+    from appliance.secrets import state_dir
+
+    inventory = Path(args.inventory)
+    topology = lab.load_lab_topology(inventory)
+    reports = Path(args.report_dir) if args.report_dir else state_dir(topology) / "reports"
+    with tempfile.TemporaryDirectory(prefix=f"oson-drill-{args.target}-") as work:
+        result = lab_drills.run_power_loss(
+            args.target, appliance=lab_drills.lab_appliance(topology), work_dir=Path(work),
+            warmup_seconds=args.warmup, signing_key=report.load_signing_key(inventory, topology),
+            report_dir=reports, out=sys.stderr)
+    figures = result.figures
+    print(f"{result.name}: killed {', '.join(result.victims)}; writes back within "
+          f"{figures.get('writes_resumed_within_seconds')} s (longest gap {figures.get('write_outage_seconds')} s)"
+          + (f", new leader after {figures.get('new_leader_after_seconds')} s" if "new_leader_after_seconds" in figures
+             else "")
+          + (f", VIP moved after {figures.get('vip_moved_after_seconds')} s" if "vip_moved_after_seconds" in figures
+             else ""))
+    for check in result.checks:
+        print(f"  {'ok  ' if check['ok'] else 'FAIL'} {check['name']}: {check.get('detail', '')}"[:300])
+    if result.report:
+        print(f"  signed report: {result.report[0]} (readable: {result.report[1]})")
+    print("drill passed" if result.ok else "drill FAILED")
+    return 0 if result.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -277,6 +371,27 @@ def build_parser() -> argparse.ArgumentParser:
                     "directory, reports/)")
     bv.set_defaults(func=_backup_verify)
 
+    br = bk_sub.add_parser("restore", help="DESTRUCTIVE: replace the stopped database cluster's data with a "
+                           "restore, to the end of the archived WAL or to --time (point in time)")
+    br.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    br.add_argument("--time", help="restore to this time, e.g. '2026-11-21 10:15:00+05' (default: the end)")
+    br.add_argument("--repo", choices=("1", "2"), help="restore from this repository (default: the first that can)")
+    br.add_argument("--confirm-overwrite", action="store_true",
+                    help="required: you mean to replace the cluster's data (it must be stopped first)")
+    br.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    br.set_defaults(func=_backup_restore)
+
+    db = sub.add_parser("database", help="planned stop and start of the whole database cluster")
+    db_sub = db.add_subparsers(dest="database_command", required=True)
+    ds = db_sub.add_parser("stop", help="OUTAGE: stop the service, archive the last WAL, stop Patroni everywhere")
+    ds.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    ds.add_argument("--confirm-outage", action="store_true", help="required: you mean to stop the payment service")
+    ds.set_defaults(func=_database_stop)
+    dst = db_sub.add_parser("start", help="start Patroni everywhere, wait for a leader and its standbys, start the "
+                            "service")
+    dst.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    dst.set_defaults(func=_database_start)
+
     dr = sub.add_parser("drill", help="drills that prove nothing acknowledged is lost")
     dr_sub = dr.add_subparsers(dest="drill_command", required=True)
     nc = dr_sub.add_parser("negative-control", help="on a throwaway local cluster with durability weakened "
@@ -288,6 +403,18 @@ def build_parser() -> argparse.ArgumentParser:
     nc.add_argument("--report-dir", help="where to write the signed report (default: the state directory)")
     nc.set_defaults(func=_drill_control)
 
+    from appliance.drills.lab_drills import TARGETS
+
+    pl = dr_sub.add_parser("power-loss", aliases=["failover"],
+                           help="in the lab, under load: SIGKILL a VM (or both database VMs), measure until writes "
+                           "succeed again, start it again, and check nothing acknowledged was lost; "
+                           + "; ".join(f"{name}: {text}" for name, text in TARGETS.items()))
+    pl.add_argument("target", choices=tuple(TARGETS), help="which VMs lose power")
+    pl.add_argument("-i", "--inventory", default=LAB_INVENTORY, help="the lab inventory (drills run in the lab only)")
+    pl.add_argument("--warmup", type=float, default=5.0, help="seconds of load before the cut (default 5)")
+    pl.add_argument("--report-dir", help="where to write the signed report (default: the state directory)")
+    pl.set_defaults(func=_drill_power_loss)
+
     sec = sub.add_parser("secrets", help="generated secrets (ansible-vault)")
     sec_sub = sec.add_subparsers(dest="secrets_command", required=True)
     init = sec_sub.add_parser("init", help="create the vault or add missing secrets; never rotates existing ones")
@@ -298,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from appliance.backup import BackupError
+    from appliance.database import DatabaseError
+    from appliance.drills.lab_drills import LabDrillError
     from appliance.lab import LabError
     from appliance.secrets import SecretsError
     from appliance.topology import TopologyError
@@ -305,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (TopologyError, LabError, SecretsError, BackupError) as err:
+    except (TopologyError, LabError, SecretsError, BackupError, DatabaseError, LabDrillError) as err:
         print(f"osonctl: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
