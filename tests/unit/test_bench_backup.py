@@ -1,0 +1,164 @@
+"""The backup and restore benchmark (bench/backup_restore.py) at a tiny size, with real PostgreSQL and pgBackRest.
+
+Each run starts its own PostgreSQL 15 and pgBackRest repository in a temporary directory (about 10-25 s on
+two cores); the interrupted run is stopped a moment after it starts generating data.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "bench" / "backup_restore.py"
+
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.skipif(shutil.which("pgbackrest") is None, reason="pgbackrest not installed (apt-get install "
+                       "pgbackrest)"),
+]
+
+
+def processes_under(path: Path) -> list[str]:
+    """Command lines of running processes that name ``path`` (a server or tool left behind)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(path) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.fixture
+def work() -> Iterator[Path]:
+    """An empty directory for the benchmark's temporary directory, reachable by the postgres user (pytest's
+    own temporary directories are private to root); removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="oson-test-bench-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def load_pgbackrest_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_pgbackrest", ROOT / "bench" / "_pgbackrest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+def test_tiny_run_measures_backup_and_restore_and_cleans_up(work: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench-backup.json"
+    result = subprocess.run([sys.executable, str(SCRIPT), "--size-gb", "0.02", "--transactions", "300",
+                             "--work-dir", str(work), "--out", str(out)],
+                            capture_output=True, text=True, timeout=110, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    figures = json.loads(out.read_text(encoding="utf-8"))
+
+    # Measured with the role's settings.
+    defaults = yaml.safe_load((ROOT / "roles/pgbackrest/defaults/main.yml").read_text(encoding="utf-8"))
+    assert figures["settings"]["compress_type"] == defaults["pgbackrest_compress_type"]
+    assert figures["settings"]["process_max"] == defaults["pgbackrest_process_max"]
+    assert figures["settings"]["cipher_type"] == "aes-256-cbc"
+
+    # At least the size asked for; the raw copy copied the data directory without pg_wal.
+    assert figures["data_bytes"] >= 0.02 * 1024**3
+    assert figures["data_directory_bytes"] == figures["data_bytes"] + figures["pg_wal_bytes"]
+    assert abs(figures["raw_copy_bytes"] - figures["data_bytes"]) < 0.05 * figures["data_bytes"]
+    # pgBackRest backed up about the same bytes, and its repository holds less (lz4) than that.
+    assert abs(figures["backup_bytes"] - figures["data_bytes"]) < 0.1 * figures["data_bytes"]
+    assert 0 < figures["backup_repository_bytes"] <= figures["repository_bytes"] < figures["backup_bytes"]
+
+    for name in ("raw_copy_seconds", "backup_seconds", "restore_seconds", "recovery_seconds", "rto_seconds"):
+        assert figures[name] > 0, name
+    assert figures["rto_seconds"] == pytest.approx(figures["restore_seconds"] + figures["recovery_seconds"], abs=0.02)
+    ratio = figures["raw_copy_seconds"] / figures["backup_seconds"]
+    assert figures["backup_ratio"] == pytest.approx(ratio, abs=0.02 + 0.02 * ratio)
+
+    # The restore brought back every transaction made after the backup (replayed from the archived WAL).
+    check = figures["restore_check"]
+    assert check["passed"] is True
+    assert check["after"] == check["before"]
+    assert check["before"]["history"] == 300 == figures["transactions_after_backup"]
+    assert check["before"]["accounts"] == 100_000 * figures["pgbench_scale"]
+    assert figures["pgbench_partitions"] == 0
+
+    goals = figures["goals"]
+    assert goals["backup_ratio"]["met"] is (figures["backup_ratio"] >= 0.7)
+    assert goals["rto_seconds"]["met"] is (figures["rto_seconds"] < 120)
+    assert figures["vip_failover_seconds"] is None and goals["vip_failover_seconds"]["met"] is None
+    assert figures["database_failover_seconds"] is None
+    assert re.search(r"VIP failover\s+not measured \(run with --lab\)", result.stdout)
+    assert re.search(r"backup ratio\s+\d+\.\d\d", result.stdout)
+
+    # Nothing left behind: no server, no temporary directory.
+    assert processes_under(work) == []
+    assert list(work.iterdir()) == []
+
+
+def test_interrupted_run_stops_the_server_and_removes_its_directory(work: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench-backup.json"
+    process = subprocess.Popen([sys.executable, str(SCRIPT), "--size-gb", "0.5", "--work-dir", str(work),
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "generating data" in line:
+                break
+        else:
+            pytest.fail(f"the benchmark ended before generating data: {process.stderr and process.stderr.read()}")
+        assert processes_under(work), "the server should be running while data is generated"
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: to the benchmark and the pgbench it runs
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert not out.exists()
+    assert processes_under(work) == []
+    assert list(work.iterdir()) == []
+
+
+def test_settings_follow_the_role(tmp_path: Path) -> None:
+    module = load_pgbackrest_module()
+    for relative in (module.DEFAULTS, module.TEMPLATE):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / relative, tmp_path / relative)
+    defaults = tmp_path / module.DEFAULTS
+    text = defaults.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^pgbackrest_compress_type: .*$", "pgbackrest_compress_type: zst", text)
+    text = re.sub(r"(?m)^pgbackrest_process_max: .*$", "pgbackrest_process_max: 4", text)
+    defaults.write_text(text, encoding="utf-8")
+    settings = module.role_settings(tmp_path)
+    assert (settings.compress_type, settings.process_max) == ("zst", 4)
+    assert (settings.cipher_type, settings.bundle, settings.start_fast) == ("aes-256-cbc", "y", "y")
+
+    defaults.write_text(text.replace("pgbackrest_process_max: 4", "pgbackrest_process_max: '{{ cores }}'"),
+                        encoding="utf-8")
+    with pytest.raises(module.BenchError, match="pgbackrest_process_max"):
+        module.role_settings(tmp_path)
