@@ -1,7 +1,7 @@
 """Benchmark: backup throughput against a raw copy of the data directory, and the time to restore (RTO).
 
-    .venv/bin/python bench/backup_restore.py [--size-gb 1.0] [--transactions 2000] [--partitions 0]
-                                             [--keep] [--lab] [--work-dir DIR] [--out FILE]
+    .venv/bin/python bench/backup_restore.py [--size-gb 1.0] [--repeat 3] [--transactions 2000]
+                                             [--partitions 0] [--keep] [--lab] [--work-dir DIR] [--out FILE]
 
 One run, one machine, the appliance's pgBackRest settings (compression type and process-max from the
 pgbackrest role's defaults; aes-256-cbc, bundling and fast start as in its template), a throwaway
@@ -14,7 +14,8 @@ repository in a temporary directory:
 2. after a checkpoint, a raw copy (``cp -a``, then ``sync -f``) of the data directory without pg_wal,
    which a backup does not copy either; then a full ``pgbackrest backup`` (it fsyncs what it writes).
    Ratio = raw copy seconds / backup seconds (above 1: the backup is faster than a raw copy). Both read
-   the same warm page cache, and the filesystem is flushed before each clock starts. pgBackRest copies
+   the same warm page cache, and the filesystem is flushed before each clock starts. ``--repeat`` rounds
+   of copy and backup (3 by default); the figures are their medians. pgBackRest copies
    one file per process: at 1 GiB pgbench_accounts is a single file, so process-max hardly helps;
    ``--partitions N`` splits it (a larger database has many files anyway: 1 GiB segments, many tables);
 3. ``--transactions`` pgbench transactions after the backup (WAL to replay), the accounts' row count and
@@ -37,6 +38,7 @@ import math
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -294,14 +296,21 @@ def measure(bench: Bench, args: argparse.Namespace, settings: RoleSettings) -> d
         raise BenchError(f"pgbench scale {scale} made only {data / GIB:.3f} GiB, less than the {args.size_gb} GiB "
                          "asked for; lower BYTES_PER_SCALE in bench/backup_restore.py")
 
-    say("raw copy of the data directory (cp -a, sync -f)")
-    copy_seconds, copied = bench.raw_copy()
-    say(f"full backup (compress-type={settings.compress_type}, process-max={settings.process_max}, "
-        f"{settings.cipher_type})")
-    backup_seconds, record = bench.backup()
+    copies: list[float] = []
+    backups: list[float] = []
+    for round_ in range(1, args.repeat + 1):
+        say(f"round {round_} of {args.repeat}: raw copy of the data directory (cp -a, sync -f)")
+        seconds, copied = bench.raw_copy()
+        copies.append(seconds)
+        say(f"round {round_} of {args.repeat}: full backup (compress-type={settings.compress_type}, "
+            f"process-max={settings.process_max}, {settings.cipher_type})")
+        seconds, record = bench.backup()
+        backups.append(seconds)
+    copy_seconds, backup_seconds = statistics.median(copies), statistics.median(backups)
     repository = tree_bytes(bench.repo.path)
     backup_bytes = int(record["info"]["size"])
     figures.update(
+        rounds=args.repeat, raw_copy_runs=[round(s, 2) for s in copies], backup_runs=[round(s, 2) for s in backups],
         raw_copy_seconds=round(copy_seconds, 2), raw_copy_bytes=copied,
         raw_copy_mib_per_s=round(copied / MIB / copy_seconds, 1),
         backup_seconds=round(backup_seconds, 2), backup_bytes=backup_bytes,
@@ -364,6 +373,10 @@ def report(figures: dict[str, Any], out: Path) -> None:
             return f"  {label:<20} {figures['failover_source']}"
         return row(label, f"{value:.2f} s", name)
 
+    def spread(name: str) -> str:
+        runs = figures[name]
+        return f" (median of {len(runs)}: {min(runs):.2f}-{max(runs):.2f})" if len(runs) > 1 else ""
+
     data = figures["data_bytes"]
     rto_note = "" if data >= GIB else f" (data {data / GIB:.2f} GiB < 1 GiB)"
     print()
@@ -376,9 +389,10 @@ def report(figures: dict[str, Any], out: Path) -> None:
           f"pgbench scale {figures['pgbench_scale']}"
           + (f" in {figures['pgbench_partitions']} partitions" if figures["pgbench_partitions"] else "")
           + f", generated in {figures['generate_seconds']:.1f} s")
-    print(f"  raw copy:  {figures['raw_copy_seconds']:.2f} s, {figures['raw_copy_mib_per_s']:.0f} MiB/s "
-          "(cp -a and sync -f, without pg_wal)")
-    print(f"  backup:    {figures['backup_seconds']:.2f} s, {figures['backup_mib_per_s']:.0f} MiB/s (full; "
+    print(f"  raw copy:  {figures['raw_copy_seconds']:.2f} s{spread('raw_copy_runs')}, "
+          f"{figures['raw_copy_mib_per_s']:.0f} MiB/s (cp -a and sync -f, without pg_wal)")
+    print(f"  backup:    {figures['backup_seconds']:.2f} s{spread('backup_runs')}, "
+          f"{figures['backup_mib_per_s']:.0f} MiB/s (full; "
           f"{figures['backup_repository_bytes'] / MIB:.0f} MiB in the repository, "
           f"{figures['repository_bytes'] / MIB:.0f} MiB with the archived WAL)")
     print(f"  restore:   {figures['restore_seconds']:.2f} s pgbackrest restore + {figures['recovery_seconds']:.2f} s "
@@ -407,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="GiB of data to generate (at least; 0.01 and up, 1.0 for the goals)")
     parser.add_argument("--transactions", type=int, default=2000,
                         help="pgbench transactions after the backup, replayed by the restore")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="raw copies and backups to take, alternately; the ratio is of their medians")
     parser.add_argument("--partitions", type=int, default=0,
                         help="split pgbench_accounts into this many partitions (files pgBackRest can copy in "
                         "parallel); 0: one table")
@@ -418,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.size_gb < 0.01:
         parser.error("--size-gb must be at least 0.01")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.partitions < 0:
         parser.error("--partitions must be 0 or more")
     if args.transactions < 1:
