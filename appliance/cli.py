@@ -415,6 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--report-dir", help="where to write the signed report (default: the state directory)")
     pl.set_defaults(func=_drill_power_loss)
 
+    from appliance import config_backup
+
+    config_backup.add_parser(sub)
+
     sec = sub.add_parser("secrets", help="generated secrets (ansible-vault)")
     sec_sub = sec.add_subparsers(dest="secrets_command", required=True)
     init = sec_sub.add_parser("init", help="create the vault or add missing secrets; never rotates existing ones")

@@ -299,3 +299,89 @@ def test_backup_then_trial_restore_holds_every_acknowledged_payment(running_lab:
     failing = [c for c in result["trial_restore"]["checks"] if not c["ok"]]
     assert [c["name"] for c in failing] == ["expected_operations"], failing
     assert made_up["operation_id"] in json.dumps(failing[0]), failing
+
+
+def test_restore_refuses_without_confirmation_or_over_a_running_database(running_lab: Lab) -> None:
+    unconfirmed = _osonctl("backup", "restore", "-i", str(LAB_INVENTORY), log="backup-restore-unconfirmed.log")
+    assert unconfirmed.returncode == 2 and "--confirm-overwrite" in unconfirmed.stderr, unconfirmed.stderr
+    running = _osonctl("backup", "restore", "-i", str(LAB_INVENTORY), "--confirm-overwrite",
+                       log="backup-restore-running.log")
+    assert running.returncode == 3, running.stdout + running.stderr
+    assert "REFUSED" in running.stdout and "osonctl database stop" in running.stdout, running.stdout
+    code, _ = running_lab.health()
+    assert code == 200, "a refused restore must leave the appliance serving"
+
+
+def test_destroy_then_point_in_time_restore_keeps_what_came_before_the_target(running_lab: Lab) -> None:
+    """Payments, a target time, more payments; the cluster is stopped and its data destroyed on both database
+    VMs; a point-in-time restore brings back exactly the payments before the target, as a healthy HA cluster."""
+    from appliance.drills.lab_drills import lab_appliance
+
+    appliance = lab_appliance(running_lab.topology)
+    base = f"https://{running_lab.topology.vips['public'].address}"
+    with httpx.Client(base_url=base, verify=str(running_lab.ca_file), timeout=20) as http:
+        world = LabDesk(running_lab, http)
+        created = _osonctl("backup", "create", "-i", str(LAB_INVENTORY), "--repo", "1", log="restore-backup.log")
+        assert created.returncode == 0, created.stdout + created.stderr
+        before = [world.pay()["operation_id"] for _ in range(5)]
+        time.sleep(1.5)
+        target = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+        time.sleep(1.5)
+        after = [world.pay()["operation_id"] for _ in range(5)]
+    # A signed checkpoint of the events after the target, exported on the app VM: the restore rolls those
+    # events back, so it must set the file aside (kept for the auditors) for the event log to verify.
+    rolled_back = _on_app_vm(running_lab, "events", "checkpoint")
+
+    stopped = _osonctl("database", "stop", "-i", str(LAB_INVENTORY), "--confirm-outage", log="database-stop.log")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    code, _ = running_lab.health()
+    assert code != 200, "the service must be down while the database is stopped"
+    for host in running_lab.topology.hosts_with_role(HostRole.DB):  # the data is lost on both VMs
+        subprocess.run(["podman", "exec", running_lab.container(host), "bash", "-c",
+                        "rm -rf /var/lib/postgresql/15/oson/*"], check=True, capture_output=True)
+
+    started = time.monotonic()
+    restored = _osonctl("backup", "restore", "-i", str(LAB_INVENTORY), "--time", target, "--confirm-overwrite",
+                        "--json", log="backup-restore.log")
+    assert restored.returncode == 0, restored.stdout[-6000:] + restored.stderr
+    _record_figure("in-place point-in-time restore, service back (lab) seconds", round(time.monotonic() - started, 1))
+    result = json.loads(restored.stdout[restored.stdout.index("{"):restored.stdout.rindex("}") + 1])
+    assert result["restore"]["result"] == "ok", result
+    appliance.wait_healthy(timeout=240)
+
+    with httpx.Client(base_url=base, verify=str(running_lab.ca_file), timeout=20) as http:
+        world.http = http
+        found = {op: http.get(f"/api/operations/{op}", headers=world.desk).status_code for op in before + after}
+        assert [found[op] for op in before] == [200] * 5, found
+        assert [found[op] for op in after] == [404] * 5, found
+        assert http.get("/api/ledger/check", headers=world.audit).json()["ok"] is True
+        # The restored cluster takes payments again, on its new timeline.
+        assert world.pay()["operation_id"]
+    again = _osonctl("backup", "create", "-i", str(LAB_INVENTORY), "--type", "full", log="restore-backup-after.log")
+    assert again.returncode == 0, again.stdout + again.stderr
+    verified = _osonctl("events", "verify", "-i", str(LAB_INVENTORY), log="events-verify-after-restore.log")
+    assert verified.returncode == 0 and "event log intact" in verified.stdout, verified.stdout + verified.stderr
+    app = running_lab.topology.hosts_with_role(HostRole.APP)[0]
+    aside = subprocess.run(["podman", "exec", running_lab.container(app), "bash", "-c",
+                            "ls /var/lib/oson/event-checkpoints/superseded-by-restore-*/"],
+                           capture_output=True, text=True, check=False).stdout.split()
+    assert any(name.endswith(f"-{rolled_back['id']}.json") for name in aside), aside
+
+
+def test_power_loss_of_the_database_primary_under_load_loses_nothing(running_lab: Lab, tmp_path: Path) -> None:
+    from appliance.drills import lab_drills
+    from appliance.drills.report import load_signing_key, signing_public_key_pem, verify_report
+
+    result = lab_drills.run_power_loss(
+        "db-primary", appliance=lab_drills.lab_appliance(running_lab.topology), work_dir=tmp_path,
+        signing_key=load_signing_key(LAB_INVENTORY, running_lab.topology), report_dir=ARTIFACTS / "reports",
+        out=sys.stderr)
+    figures = result.figures
+    for name in ("write_outage_seconds", "new_leader_after_seconds", "lab_healthy_after_power_back_seconds"):
+        _record_figure(f"db primary power loss: {name}", figures.get(name))
+    assert result.verdict.acknowledged > 0 and result.verdict.missing == 0, result.verdict
+    assert result.verdict.duplicates == 0 and figures["samples_with_two_primaries"] == 0, figures
+    assert figures["leader_after"] != figures["leader_before"], figures
+    assert result.ok, [c for c in result.checks if not c["ok"]]
+    assert result.report is not None
+    assert verify_report(result.report[0], signing_public_key_pem(LAB_INVENTORY, running_lab.topology)) == []
