@@ -298,6 +298,8 @@ def _drill_power_loss(args: argparse.Namespace) -> int:
           f"{figures.get('writes_resumed_within_seconds')} s (longest gap {figures.get('write_outage_seconds')} s)"
           + (f", new leader after {figures.get('new_leader_after_seconds')} s" if "new_leader_after_seconds" in figures
              else "")
+          + (f", a leader again {figures.get('leader_again_after_power_back_seconds')} s after power back"
+             if "leader_again_after_power_back_seconds" in figures else "")
           + (f", VIP moved after {figures.get('vip_moved_after_seconds')} s" if "vip_moved_after_seconds" in figures
              else ""))
     for check in result.checks:
