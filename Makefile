@@ -4,7 +4,7 @@ VENV := .venv/bin
 # Ansible and its linters find their own tools (ansible-playbook, ansible-galaxy) on PATH.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup lab lab-status lab-down test lint unit service-tests lab-tests bench
+.PHONY: setup lab lab-status lab-down test lint unit service-tests lab-tests bench bench-backup
 
 setup:
 	@bash scripts/host-setup.sh
@@ -20,7 +20,7 @@ lab-down: setup
 	$(VENV)/osonctl lab down
 
 lint: setup
-	$(VENV)/ruff check appliance plugins tests services/operator
+	$(VENV)/ruff check appliance plugins tests bench services/operator
 	$(VENV)/ansible-lint --offline -q roles playbooks
 
 # The service's tests import helpers from their conftest, so they run in their own session.
@@ -44,3 +44,8 @@ test: lint
 bench: setup
 	$(VENV)/python services/operator/bench/payments.py
 	$(VENV)/python services/operator/bench/event_query.py
+
+## Backup throughput against a raw copy and the RTO of a 1 GiB database (a throwaway PostgreSQL and
+## pgBackRest repository), then VIP and database failover from two lab drills (brings the lab up if needed).
+bench-backup: setup
+	$(VENV)/python bench/backup_restore.py --size-gb 1.0 --lab
