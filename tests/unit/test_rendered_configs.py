@@ -1,4 +1,4 @@
-"""The haproxy, keepalived and apache role templates, rendered for the lab and checked by the real binaries.
+"""The haproxy, keepalived, apache and pgbackrest role templates, rendered for the lab and checked by the real binaries.
 
 The templates are rendered through Ansible (`tests/unit/render/render.yml`: the roles' own defaults,
 the lab topology through the inventory plugin, the keepalived role's own interface lookup), then:
@@ -8,7 +8,10 @@ the lab topology through the inventory plugin, the keepalived role's own interfa
   has the interfaces the config names (keepalived refuses configs naming missing interfaces);
 * the apache role's own validation script (`apache2ctl -t` in a copy of the whole tree) checks each
   file in the order the role installs them, in a copy of this machine's Debian /etc/apache2 with the
-  role's modules enabled, and `apache2ctl -t -D DUMP_VHOSTS` / `-M` show what Apache would serve.
+  role's modules enabled, and `apache2ctl -t -D DUMP_VHOSTS` / `-M` show what Apache would serve;
+* the pgbackrest role's own validation script (pgBackRest parses the file for the backup command)
+  checks every db and backup host's pgBackRest files, with repo2 on the backup host (the default) and
+  on S3-compatible storage (`pgbackrest_repo2_type: s3`); the role's input checks run on their own.
 
 Key content is compared with what the topology model says (independently of Ansible), and broken
 renders are shown to be rejected. Nothing is started and no port is bound.
@@ -46,6 +49,27 @@ APACHE_DEFAULTS = REPO / "roles" / "apache" / "defaults" / "main.yml"
 # template that hard-codes names fails; the keepalived role must find them by address.
 INTERFACES = {"mgmt": "ens3", "dmz": "ens4", "web": "ens5", "app": "ens6", "db": "ens7"}
 BINARIES = ("haproxy", "keepalived", "apache2ctl", "a2enmod", "unshare", "ip", "openssl")
+PGBACKREST_VALIDATE = REPO / "roles" / "pgbackrest" / "files" / "pgbackrest-validate-config"
+PGBACKREST_CHECKS_PLAYBOOK = REPO / "tests" / "unit" / "render" / "pgbackrest_checks.yml"
+PGBACKREST_TASKS = REPO / "roles" / "pgbackrest" / "tasks" / "main.yml"
+# The vault variables the pgbackrest templates read (osonctl generates them into the inventory's vault).
+PGBACKREST_VAULT = {
+    "vault_pgbackrest_repo1_cipher_pass": "repo1-cipher-pass-for-the-render-test",
+    "vault_pgbackrest_repo2_cipher_pass": "repo2-cipher-pass-for-the-render-test",
+    "vault_operator_event_signing_key_pem": "not read by the templates",
+}
+# repo2 on S3-compatible storage, as an operator would set it (plus the vault keys they add by hand).
+PGBACKREST_S3 = {
+    "pgbackrest_repo2_type": "s3",
+    "pgbackrest_repo2_path": "/oson",
+    "pgbackrest_repo2_s3_bucket": "oson-backup",
+    "pgbackrest_repo2_s3_endpoint": "s3.storage.example.kz",
+    "pgbackrest_repo2_s3_region": "kz-ala-1",
+    "pgbackrest_repo2_s3_uri_style": "path",
+    "pgbackrest_repo2_s3_ca_file": "/etc/oson/s3-ca.crt",
+    "vault_pgbackrest_repo2_s3_key": "OSONBACKUPACCESSKEY1",
+    "vault_pgbackrest_repo2_s3_key_secret": "s3-secret-for-the-render-test",
+}
 
 
 def _require_binaries() -> None:
@@ -106,11 +130,17 @@ def _make_pki(directory: Path) -> Pki:
     return pki
 
 
-def _render(workdir: Path, pki: Pki, overrides: dict[str, object] | None = None) -> subprocess.CompletedProcess[str]:
+def _render(
+    workdir: Path,
+    pki: Pki,
+    overrides: dict[str, object] | None = None,
+    limit: str | None = None,
+    playbook: Path = RENDER_PLAYBOOK,
+) -> subprocess.CompletedProcess[str]:
     """Run the render playbook against a copy of the lab topology; files land in workdir/out/<host>/.
 
-    The topology file is copied alone: the lab inventory directory also holds the generated vault,
-    which rendering does not need (the templates of these roles use no secrets).
+    The topology file is copied alone: the lab inventory directory also holds the generated vault;
+    the secrets the pgbackrest templates read are stand-ins (PGBACKREST_VAULT).
     """
     inventory = workdir / "inventory"
     inventory.mkdir(parents=True, exist_ok=True)
@@ -124,6 +154,7 @@ def _render(workdir: Path, pki: Pki, overrides: dict[str, object] | None = None)
         "apache_tls_cert_file": str(pki.cert),
         "apache_tls_key_file": str(pki.key),
         "apache_tls_ca_file": str(pki.ca),
+        **PGBACKREST_VAULT,
     }
     extra.update(overrides or {})
     extra_file = workdir / "extra-vars.json"
@@ -134,9 +165,10 @@ def _render(workdir: Path, pki: Pki, overrides: dict[str, object] | None = None)
             str(Path(sys.executable).parent / "ansible-playbook"),
             "-i",
             str(inventory / "topology.yml"),
-            str(RENDER_PLAYBOOK),
+            str(playbook),
             "-e",
             f"@{extra_file}",
+            *(["--limit", limit] if limit else []),
         ],
         cwd=REPO,  # so that ansible.cfg (inventory plugin, roles path) applies
         env=env,
@@ -561,3 +593,202 @@ def test_keepalived_interface_lookup_names_the_network_it_cannot_find(
     result = _render(tmp_path, pki, {"render_interfaces": interfaces})
     assert result.returncode != 0
     assert "holds its address on network(s) app" in result.stdout
+
+
+# -- pgbackrest ------------------------------------------------------------------------------------
+
+# The files the role installs on each kind of host (rendered file names, see render.yml).
+PGBACKREST_DB_FILES = ("pgbackrest.conf", "backup.conf")
+PGBACKREST_BACKUP_FILES = ("pgbackrest.conf", "restore-trial.conf")
+
+
+def _pgbackrest_files(topology: Topology) -> list[tuple[str, str]]:
+    return [(h, f) for h in _hosts(topology, HostRole.DB) for f in PGBACKREST_DB_FILES] + [
+        (h, f) for h in _hosts(topology, HostRole.BACKUP) for f in PGBACKREST_BACKUP_FILES
+    ]
+
+
+def _pgbackrest_validate(path: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("pgbackrest") is None:
+        pytest.fail("pgbackrest not found: these tests validate with the real binary; apt-get install -y pgbackrest")
+    return _run(["sh", str(PGBACKREST_VALIDATE), str(path), "oson"])
+
+
+def _ini(text: str) -> dict[str, list[tuple[str, str]]]:
+    """pgBackRest's INI: section -> its (key, value) lines in order (keys may repeat), comments dropped."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), [])
+        else:
+            key, _, value = line.partition("=")
+            current.append((key, value))
+    return sections
+
+
+def _repo2(lines: list[tuple[str, str]]) -> dict[str, str]:
+    return {key: value for key, value in lines if key.startswith("repo2-")}
+
+
+def _not_repo2(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(key, value) for key, value in lines if not key.startswith("repo2-")]
+
+
+@pytest.fixture(scope="module")
+def rendered_s3(tmp_path_factory: pytest.TempPathFactory, topology: Topology) -> Rendered:
+    """The pgbackrest templates of the db and backup hosts with repo2 on S3-compatible storage."""
+    workdir = tmp_path_factory.mktemp("render-s3")
+    pki = _make_pki(workdir)
+    result = _render(workdir, pki, PGBACKREST_S3, limit="db:backup")
+    assert result.returncode == 0, f"rendering failed:\n{result.stdout}\n{result.stderr}"
+    return Rendered(out=workdir / "out", topology=topology, pki=pki)
+
+
+@pytest.mark.parametrize("variant", ["host", "s3"])
+def test_pgbackrest_configs_are_accepted_by_pgbackrest(variant: str, rendered: Rendered, rendered_s3: Rendered) -> None:
+    source = rendered if variant == "host" else rendered_s3
+    files = _pgbackrest_files(source.topology)
+    assert len(files) >= 4, files
+    for host, name in files:
+        result = _pgbackrest_validate(source.file(host, name))
+        assert result.returncode == 0, f"{host}: pgBackRest rejected {name}:\n{result.stdout}{result.stderr}"
+
+
+def test_pgbackrest_repo2_on_the_backup_host_by_default(rendered: Rendered) -> None:
+    topo = rendered.topology
+    (backup,) = _hosts(topo, HostRole.BACKUP)
+    path = "/var/lib/pgbackrest"
+    for host in _hosts(topo, HostRole.DB):
+        repo2 = _repo2(_ini(rendered.text(host, "pgbackrest.conf"))["global"])
+        assert repo2 == {
+            "repo2-host": f"{backup}.backup.{topo.domain}",
+            "repo2-host-type": "tls",
+            "repo2-host-port": "8432",
+            "repo2-host-ca-file": "/etc/oson/pki/ca.crt",
+            "repo2-host-cert-file": "/etc/oson/pki/host.crt",
+            "repo2-host-key-file": "/etc/oson/pki/host.key",
+            "repo2-path": path,
+            "repo2-retention-full": "4",
+            "repo2-cipher-type": "aes-256-cbc",
+            "repo2-cipher-pass": PGBACKREST_VAULT["vault_pgbackrest_repo2_cipher_pass"],
+            "repo2-bundle": "y",
+        }
+        assert not _repo2(_ini(rendered.text(host, "backup.conf"))["global"])
+    repository = _repo2(_ini(rendered.text(backup, "pgbackrest.conf"))["global"])
+    assert repository == {
+        "repo2-path": path,
+        "repo2-retention-full": "4",
+        "repo2-cipher-type": "aes-256-cbc",
+        "repo2-cipher-pass": PGBACKREST_VAULT["vault_pgbackrest_repo2_cipher_pass"],
+        "repo2-bundle": "y",
+    }
+    trial = _repo2(_ini(rendered.text(backup, "restore-trial.conf"))["global"])
+    assert trial == {
+        "repo2-path": path,
+        "repo2-cipher-type": "aes-256-cbc",
+        "repo2-cipher-pass": PGBACKREST_VAULT["vault_pgbackrest_repo2_cipher_pass"],
+    }
+
+
+def test_pgbackrest_repo2_on_s3_in_every_file_that_names_repo2(rendered: Rendered, rendered_s3: Rendered) -> None:
+    s3 = {
+        "repo2-type": "s3",
+        "repo2-s3-bucket": PGBACKREST_S3["pgbackrest_repo2_s3_bucket"],
+        "repo2-s3-endpoint": PGBACKREST_S3["pgbackrest_repo2_s3_endpoint"],
+        "repo2-s3-region": PGBACKREST_S3["pgbackrest_repo2_s3_region"],
+        "repo2-s3-key": PGBACKREST_S3["vault_pgbackrest_repo2_s3_key"],
+        "repo2-s3-key-secret": PGBACKREST_S3["vault_pgbackrest_repo2_s3_key_secret"],
+        "repo2-s3-uri-style": "path",
+        "repo2-storage-verify-tls": "y",
+        "repo2-storage-ca-file": PGBACKREST_S3["pgbackrest_repo2_s3_ca_file"],
+        "repo2-path": "/oson",
+        "repo2-cipher-type": "aes-256-cbc",
+        "repo2-cipher-pass": PGBACKREST_VAULT["vault_pgbackrest_repo2_cipher_pass"],
+    }
+    kept = {"repo2-retention-full": "4", "repo2-bundle": "y"}
+    expected = {"pgbackrest.conf": {**s3, **kept}, "restore-trial.conf": s3}
+    for host, name in _pgbackrest_files(rendered_s3.topology):
+        before, after = _ini(rendered.text(host, name)), _ini(rendered_s3.text(host, name))
+        if name == "backup.conf":  # repo1 only: the same either way
+            assert rendered_s3.text(host, name) == rendered.text(host, name)
+            continue
+        assert _repo2(after["global"]) == expected[name], f"{host} {name}"
+        assert not any(key.startswith("repo2-host") for key, _ in after["global"]), f"{host} {name}"
+        # Everything that is not repo2 (repo1, TLS server, the stanza's pg hosts) is left as it was.
+        assert {s: _not_repo2(lines) for s, lines in after.items()} == {
+            s: _not_repo2(lines) for s, lines in before.items()
+        }, f"{host} {name}"
+
+
+def test_pgbackrest_s3_without_tls_verification_and_ca_file(tmp_path: Path, topology: Topology) -> None:
+    pki = _make_pki(tmp_path)
+    overrides = {**PGBACKREST_S3, "pgbackrest_repo2_s3_verify_tls": False, "pgbackrest_repo2_s3_ca_file": ""}
+    result = _render(tmp_path, pki, overrides, limit="backup")
+    assert result.returncode == 0, f"rendering failed:\n{result.stdout}\n{result.stderr}"
+    (backup,) = _hosts(topology, HostRole.BACKUP)
+    repo2 = _repo2(_ini((tmp_path / "out" / backup / "pgbackrest.conf").read_text("utf-8"))["global"])
+    assert repo2["repo2-storage-verify-tls"] == "n"
+    assert "repo2-storage-ca-file" not in repo2
+
+
+def test_pgbackrest_validation_rejects_a_broken_s3_render(tmp_path: Path, topology: Topology) -> None:
+    """The template step's validation catches what the role's own checks would have refused earlier."""
+    pki = _make_pki(tmp_path)
+    result = _render(tmp_path, pki, {**PGBACKREST_S3, "pgbackrest_repo2_s3_uri_style": "sideways"}, limit="backup")
+    assert result.returncode == 0, f"rendering failed:\n{result.stdout}\n{result.stderr}"
+    (backup,) = _hosts(topology, HostRole.BACKUP)
+    check = _pgbackrest_validate(tmp_path / "out" / backup / "pgbackrest.conf")
+    assert check.returncode != 0
+    assert "sideways" in check.stdout + check.stderr
+
+
+def _role_checks(tmp_path: Path, overrides: dict[str, object]) -> subprocess.CompletedProcess[str]:
+    """The role's argument spec and its "Check ..." tasks (copied from tasks/main.yml as they are)."""
+    tasks = yaml.safe_load(PGBACKREST_TASKS.read_text(encoding="utf-8"))
+    checks = [task for task in tasks if task["name"].startswith("Check ")]
+    assert len(checks) >= 3, [task["name"] for task in tasks]
+    checks_file = tmp_path / "checks.yml"
+    checks_file.write_text(yaml.safe_dump(checks, sort_keys=False), encoding="utf-8")
+    return _render(
+        tmp_path,
+        _make_pki(tmp_path),
+        {"render_checks_file": str(checks_file), **overrides},
+        playbook=PGBACKREST_CHECKS_PLAYBOOK,
+    )
+
+
+def test_pgbackrest_role_checks_pass_by_default_and_with_s3(tmp_path: Path) -> None:
+    """No S3 variable or vault key is needed for the default; a complete S3 setting passes too."""
+    for overrides in ({}, PGBACKREST_S3):
+        result = _role_checks(tmp_path, overrides)
+        assert result.returncode == 0, f"{overrides}:\n{result.stdout}\n{result.stderr}"
+        assert re.search(r"osonbackup\s+: ok=\d+ .*failed=0", result.stdout), result.stdout
+
+
+def test_pgbackrest_role_checks_name_the_missing_vault_keys(tmp_path: Path) -> None:
+    overrides = {k: v for k, v in PGBACKREST_S3.items() if not k.startswith("vault_")}
+    result = _role_checks(tmp_path, overrides)
+    assert result.returncode != 0
+    output = " ".join(result.stdout.split())
+    assert "vault_pgbackrest_repo2_s3_key and vault_pgbackrest_repo2_s3_key_secret" in output, result.stdout
+    assert "ansible-vault edit inventory/<name>/group_vars/all/vault.yml" in output
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"pgbackrest_repo2_s3_bucket": ""}, "== 'host' or pgbackrest_repo2_s3_bucket"),
+        ({"pgbackrest_repo2_path": "oson"}, "== 'host' or pgbackrest_repo2_path is"),
+        ({"pgbackrest_repo2_type": "sftp"}, "pgbackrest_repo2_type must be one of: host, s3"),
+        ({"pgbackrest_repo2_s3_uri_style": "sideways"}, "pgbackrest_repo2_s3_uri_style must be one of: host, path"),
+    ],
+)
+def test_pgbackrest_role_checks_refuse_an_incomplete_s3_setting(
+    tmp_path: Path, override: dict[str, object], named: str
+) -> None:
+    result = _role_checks(tmp_path, {**PGBACKREST_S3, **override})
+    assert result.returncode != 0
+    assert named in " ".join(result.stdout.split()), result.stdout
