@@ -443,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--partitions must be 0 or more")
     if args.transactions < 1:
         parser.error("--transactions must be at least 1")
+    # Ctrl-C must stop the benchmark even when it was started from a background job, where the shell
+    # leaves SIGINT ignored and Python then installs no KeyboardInterrupt handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     try:
