@@ -121,6 +121,10 @@ def run_playbook(
     return result
 
 
+class PlaybookError(RuntimeError):
+    """ansible-playbook gave no report (it could not start, or a play could not parse)."""
+
+
 def run_json_playbook(
     inventory: Path, vault_password_file: Path, playbook: str, extra_vars: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -142,7 +146,15 @@ def run_json_playbook(
     try:
         return dict(json.loads(proc.stdout))
     except json.JSONDecodeError:
-        raise RuntimeError(f"{playbook} failed: {proc.stderr.strip() or proc.stdout[-2000:]}") from None
+        raise PlaybookError(f"{playbook} failed: {proc.stderr.strip() or proc.stdout[-2000:]}") from None
+
+
+def run_appliance_playbook(inventory: Path, playbook: str, extra_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``run_json_playbook`` with the inventory's own vault password file."""
+    from appliance.secrets import vault_password_file
+    from appliance.topology import load_topology
+
+    return run_json_playbook(inventory, vault_password_file(load_topology(inventory)), playbook, extra_vars)
 
 
 def task_results(report: dict[str, Any], task_name: str) -> dict[str, dict[str, Any]]:
@@ -153,3 +165,28 @@ def task_results(report: dict[str, Any], task_name: str) -> dict[str, dict[str, 
             if task.get("task", {}).get("name") == task_name:
                 results.update(task.get("hosts", {}))
     return results
+
+
+def last_json_object(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The last JSON object a task's command printed, or None (skipped task, unreachable host, no output)."""
+    for line in reversed(str(result.get("stdout", "")).splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return dict(json.loads(line))
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def task_failures(report: dict[str, Any]) -> list[str]:
+    """'host: task: message' for every failed or unreachable task of a JSON-callback report."""
+    found: list[str] = []
+    for play in report.get("plays", []):
+        for task in play.get("tasks", []):
+            name = task.get("task", {}).get("name", "?")
+            for host, result in task.get("hosts", {}).items():
+                if result.get("failed") or result.get("unreachable"):
+                    message = str(result.get("msg") or result.get("stderr") or result.get("stdout") or "failed")
+                    found.append(f"{host}: {name}: {message.strip()[:600]}")
+    return found

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from appliance.ansible_run import run_json_playbook, task_results
-from appliance.secrets import vault_password_file
+from appliance.ansible_run import last_json_object, run_appliance_playbook, task_failures, task_results
 from appliance.topology import load_topology
 
 
@@ -20,32 +19,12 @@ class BackupError(RuntimeError):
     """A backup verb that could not run; the message says what to do."""
 
 
-def _playbook(inventory: Path, playbook: str, extra_vars: dict[str, Any] | None = None) -> dict[str, Any]:
-    topology = load_topology(inventory)
-    try:
-        return run_json_playbook(inventory, vault_password_file(topology), playbook, extra_vars)
-    except RuntimeError as err:
-        raise BackupError(f"{err}; is the appliance deployed and reachable? Try `osonctl prechecks`") from None
-
-
-def _last_json_object(result: dict[str, Any]) -> dict[str, Any] | None:
-    """The last JSON object a job runner printed, or None (skipped task, unreachable host, no output)."""
-    for line in reversed(str(result.get("stdout", "")).splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return dict(json.loads(line))
-            except json.JSONDecodeError:
-                return None
-    return None
-
-
 def _host_outcome(host: str, result: dict[str, Any]) -> dict[str, Any]:
     if result.get("unreachable"):
         return {"host": host, "result": "unreachable", "detail": str(result.get("msg", ""))}
     if result.get("skipped"):
         return {"host": host, "result": "not asked"}
-    body = _last_json_object(result)
+    body = last_json_object(result)
     if body is None:
         detail = str(result.get("stderr") or result.get("msg") or result.get("stdout") or "no output").strip()
         return {"host": host, "result": "failed", "detail": detail[-2000:]}
@@ -57,7 +36,8 @@ def _host_outcome(host: str, result: dict[str, Any]) -> dict[str, Any]:
 
 def create(inventory: Path, repos: list[int], kind: str) -> list[dict[str, Any]]:
     """Take a backup into the given repositories; one outcome per host that ran the job."""
-    report = _playbook(inventory, "backup-create.yml", {"oson_backup_repos": repos, "oson_backup_type": kind})
+    report = run_appliance_playbook(inventory, "backup-create.yml",
+                                    {"oson_backup_repos": repos, "oson_backup_type": kind})
     outcomes: list[dict[str, Any]] = []
     for repo in repos:
         results = task_results(report, f"Run oson-backup backup --repo {repo}")
@@ -97,7 +77,7 @@ class Inventory:
 
 
 def list_backups(inventory: Path) -> Inventory:
-    report = _playbook(inventory, "backup-info.yml")
+    report = run_appliance_playbook(inventory, "backup-info.yml")
     failures: list[str] = []
     for host, result in sorted(task_results(report, "Run oson-backup info").items()):
         if result.get("unreachable") or int(result.get("rc", 1)) != 0:
@@ -174,7 +154,7 @@ def verify(inventory: Path, *, quick: bool = False, target: str | None = None,
         extra["oson_backup_target"] = target
     if expect_file:
         extra["oson_backup_expect_file"] = str(expect_file.resolve())
-    report = _playbook(inventory, "backup-verify.yml", extra)
+    report = run_appliance_playbook(inventory, "backup-verify.yml", extra)
     steps: list[dict[str, Any]] = []
     for task, name in (
         ("Run oson-backup check", "check"),
@@ -189,7 +169,7 @@ def verify(inventory: Path, *, quick: bool = False, target: str | None = None,
     if not quick:
         results = task_results(report, "Run oson-restore-trial")
         for host, result in sorted(results.items()):
-            trial = {"host": host, **(_last_json_object(result) or {"ok": False, "failed_step": "no report",
+            trial = {"host": host, **(last_json_object(result) or {"ok": False, "failed_step": "no report",
                                                               "detail": _host_outcome(host, result).get("detail")})}
         if trial is None:
             trial = {"ok": False, "failed_step": "the backup host did not run the trial restore"}
@@ -207,21 +187,19 @@ def verify(inventory: Path, *, quick: bool = False, target: str | None = None,
 def restore(inventory: Path, *, target: str | None = None, repo: int | None = None) -> dict[str, Any]:
     """Replace the stopped cluster's data with a restore (to ``target`` or the end of the archive); see
     playbooks/backup-restore.yml. Refused (``refused`` set) while the database runs anywhere."""
-    from appliance.database import failures
-
     extra: dict[str, Any] = {}
     if target:
         extra["oson_restore_time"] = target
     if repo:
         extra["oson_restore_repo"] = repo
-    report = _playbook(inventory, "backup-restore.yml", extra)
+    report = run_appliance_playbook(inventory, "backup-restore.yml", extra)
     refusal = next((str(r.get("msg", "")).strip() for r in
                     task_results(report, "Require every database VM to be stopped").values() if r.get("failed")),
                    None)
     restored = {host: _host_outcome(host, result)
                 for host, result in task_results(report, "Run oson-restore restore").items()
                 if not result.get("skipped")}
-    problems = [] if refusal else failures(report)
+    problems = [] if refusal else task_failures(report)
     outcome = next(iter(restored.values()), None)
     return {"ok": refusal is None and not problems and bool(outcome and outcome.get("result") == "ok"),
             "refused": refusal, "restore": outcome, "problems": problems}

@@ -12,6 +12,7 @@ from pathlib import Path
 from appliance import __version__
 from appliance.ansible_run import recap_lines
 from appliance.paths import LAB_INVENTORY, LAB_STATE
+from appliance.units import human_bytes
 
 
 def _lab_up(args: argparse.Namespace) -> int:
@@ -112,15 +113,6 @@ def _events_verify(args: argparse.Namespace) -> int:
     return events.run(Path(args.inventory), args.json)
 
 
-def _human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
 def _backup_create(args: argparse.Namespace) -> int:
     from appliance import backup
 
@@ -152,7 +144,7 @@ def _backup_list(args: argparse.Namespace) -> int:
     header = ("REPO", "LABEL", "TYPE", "FINISHED (UTC)", "DATABASE", "STORED", "WAL")
     rows = [header] + [
         (f"repo{b.repo}", b.label, b.kind, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(b.stopped)),
-         _human_bytes(b.database_bytes), _human_bytes(b.repository_bytes), f"{b.wal_start}..{b.wal_stop}")
+         human_bytes(b.database_bytes), human_bytes(b.repository_bytes), f"{b.wal_start}..{b.wal_stop}")
         for b in listing.backups
     ]
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
@@ -430,8 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from appliance.ansible_run import PlaybookError
     from appliance.backup import BackupError
-    from appliance.database import DatabaseError
     from appliance.drills.lab_drills import LabDrillError
     from appliance.lab import LabError
     from appliance.secrets import SecretsError
@@ -440,8 +432,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (TopologyError, LabError, SecretsError, BackupError, DatabaseError, LabDrillError) as err:
+    except (TopologyError, LabError, SecretsError, BackupError, LabDrillError) as err:
         print(f"osonctl: {err}", file=sys.stderr)
+        return 2
+    except PlaybookError as err:
+        print(f"osonctl: {err}; is the appliance deployed and reachable? Try `osonctl prechecks`", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -51,10 +51,11 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appliance import __version__
-from appliance.ansible_run import run_json_playbook, task_results
+from appliance.ansible_run import run_appliance_playbook, task_results
 from appliance.paths import PROJECT_ROOT
 from appliance.secrets import SecretsError, state_dir, vault_file, vault_password_file
 from appliance.topology import HostRole, Topology, TopologyError, load_topology
+from appliance.units import human_bytes
 
 MAGIC = b"OSONCFG"
 FORMAT_VERSION = 1
@@ -526,23 +527,13 @@ def upload(inventory_dir: Path, archive: Path, *, keep: int = DEFAULT_KEEP) -> d
     if keep < 1:
         raise ConfigBackupError("keep at least one archive on the backup host (--keep 1 or more)")
     try:
-        report = run_json_playbook(Path(inventory_dir), vault_password_file(topology), UPLOAD_PLAYBOOK,
-                                   upload_vars(archive, keep))
+        report = run_appliance_playbook(Path(inventory_dir), UPLOAD_PLAYBOOK, upload_vars(archive, keep))
     except RuntimeError as err:
         raise ConfigBackupError(f"{err}; is the backup host reachable? Try `osonctl prechecks`") from None
     return upload_outcome(report, archive)
 
 
 # -- osonctl config-backup -------------------------------------------------------------------------------
-
-
-def _human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def _password(args: argparse.Namespace) -> bytes:
@@ -567,8 +558,8 @@ def _print_upload(outcome: dict[str, Any]) -> None:
 
 def _cmd_create(args: argparse.Namespace) -> int:
     path, manifest = create_checked(Path(args.inventory))
-    print(f"{path}\n  {_human_bytes(path.stat().st_size)}, {manifest.file_count} files "
-          f"({_human_bytes(manifest.total_bytes)} before compression and encryption), checked")
+    print(f"{path}\n  {human_bytes(path.stat().st_size)}, {manifest.file_count} files "
+          f"({human_bytes(manifest.total_bytes)} before compression and encryption), checked")
     for note in manifest.notes:
         print(f"  note: {note}")
     if args.no_upload:
@@ -595,7 +586,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"no configuration archives yet; make one: osonctl config-backup create -i {args.inventory}")
         return 0
     for info in archives:
-        print(f"{info.created_at:%Y-%m-%d %H:%M:%S}Z  {_human_bytes(info.size):>10}  {info.path}")
+        print(f"{info.created_at:%Y-%m-%d %H:%M:%S}Z  {human_bytes(info.size):>10}  {info.path}")
     return 0
 
 

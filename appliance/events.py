@@ -6,17 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from appliance.ansible_run import run_json_playbook, task_results
-from appliance.secrets import vault_password_file
-from appliance.topology import load_topology
+from appliance.ansible_run import run_appliance_playbook, task_results
 
 TASK = "Run oson-operator events verify"
 
 
 def verify_report(inventory: Path) -> tuple[str, int, dict[str, Any]]:
     """(host, exit code, report) of ``oson-operator events verify`` on the first app host that answered."""
-    topology = load_topology(inventory)
-    report = run_json_playbook(inventory, vault_password_file(topology), "events-verify.yml")
+    report = run_appliance_playbook(inventory, "events-verify.yml")
     results = task_results(report, TASK)
     failures: list[str] = []
     for host in sorted(results):

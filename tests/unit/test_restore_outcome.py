@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from appliance import backup, database
+from appliance.ansible_run import task_failures
 
 
 def _report(*tasks: tuple[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def _state(postgresql: str, patroni: str = "inactive") -> dict[str, Any]:
 def test_failures_name_host_task_and_message() -> None:
     report = _report(("Stop Patroni", {"db1": {"failed": True, "msg": "unit not found"}, "db2": {"changed": True}}),
                      ("Wait", {"app1": {"unreachable": True, "msg": "ssh: timeout"}}))
-    assert database.failures(report) == ["db1: Stop Patroni: unit not found", "app1: Wait: ssh: timeout"]
+    assert task_failures(report) == ["db1: Stop Patroni: unit not found", "app1: Wait: ssh: timeout"]
 
 
 def test_member_states_read_the_last_json_line() -> None:
@@ -34,7 +35,7 @@ def test_member_states_read_the_last_json_line() -> None:
 def test_restore_reports_a_refusal_and_not_its_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     refused = _report(("Require every database VM to be stopped",
                        {"db1": {"failed": True, "msg": "REFUSED: the database runs on db1."}}))
-    monkeypatch.setattr(backup, "_playbook", lambda *args, **kwargs: refused)
+    monkeypatch.setattr(backup, "run_appliance_playbook", lambda *args, **kwargs: refused)
     result = backup.restore(Path("inventory/lab"))
     assert result == {"ok": False, "refused": "REFUSED: the database runs on db1.", "restore": None, "problems": []}
 
@@ -42,13 +43,13 @@ def test_restore_reports_a_refusal_and_not_its_failures(monkeypatch: pytest.Monk
 def test_restore_succeeds_only_when_the_restore_step_said_ok(monkeypatch: pytest.MonkeyPatch) -> None:
     done = {"result": "ok", "backup_label": "20261121-101010F", "timeline": "3"}
     good = _report(("Run oson-restore restore", {"db1": {"stdout": json.dumps(done)}, "db2": {"skipped": True}}))
-    monkeypatch.setattr(backup, "_playbook", lambda *args, **kwargs: good)
+    monkeypatch.setattr(backup, "run_appliance_playbook", lambda *args, **kwargs: good)
     result = backup.restore(Path("inventory/lab"), target="2026-11-21 10:15:00+05", repo=2)
     assert result["ok"] is True and result["restore"] == {"host": "db1", **done}
 
     failed_step = {"result": "failed", "failed_step": "pgbackrest restore"}
     bad = _report(("Run oson-restore restore", {"db1": {"failed": True, "rc": 2, "stdout": json.dumps(failed_step)}}))
-    monkeypatch.setattr(backup, "_playbook", lambda *args, **kwargs: bad)
+    monkeypatch.setattr(backup, "run_appliance_playbook", lambda *args, **kwargs: bad)
     result = backup.restore(Path("inventory/lab"))
     assert result["ok"] is False and result["restore"]["failed_step"] == "pgbackrest restore"
     assert result["problems"] and result["problems"][0].startswith("db1: Run oson-restore restore")
@@ -61,7 +62,7 @@ def test_restore_passes_time_and_repository_to_the_playbook(monkeypatch: pytest.
         seen.update(playbook=playbook, extra=extra)
         return _report()
 
-    monkeypatch.setattr(backup, "_playbook", fake)
+    monkeypatch.setattr(backup, "run_appliance_playbook", fake)
     result = backup.restore(Path("inventory/lab"), target="2026-11-21 10:15:00+05", repo=2)
     assert seen == {"playbook": "backup-restore.yml",
                     "extra": {"oson_restore_time": "2026-11-21 10:15:00+05", "oson_restore_repo": 2}}
