@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import select
 import subprocess
 import threading
@@ -70,8 +71,6 @@ class LabAppliance:
 
     def operator_cli(self, *args: str) -> dict[str, Any]:
         """An `oson-operator` command on a running app VM, as an operator would run it over SSH."""
-        import json
-
         for host in self.topology.hosts_with_role(HostRole.APP):
             if not self.running(host):
                 continue

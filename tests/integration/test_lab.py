@@ -22,7 +22,8 @@ import httpx
 import pytest
 
 from appliance import lab
-from appliance.drills.api import ClientCredentials, StaffCredentials, post_command, staff_session
+from appliance.drills.api import post_command, staff_session
+from appliance.drills.lab_drills import LabAppliance, make_drill_people
 from appliance.drills.load import prepare_world
 from appliance.paths import LAB_INVENTORY, LAB_STATE
 from appliance.topology import HostRole, Topology
@@ -61,13 +62,13 @@ class Lab:
     def container(self, host: str) -> str:
         return self.topology.container_name(host)
 
+    @property
+    def appliance(self) -> LabAppliance:
+        """The same lab as the drills see it."""
+        return LabAppliance(self.topology, self.ca_file)
+
     def vip_holder(self) -> str | None:
-        for host in self.topology.hosts_with_role(HostRole.LB):
-            if lab.container_state(self.container(host)) == "running" and lab._vip_holder(
-                self.container(host), self.topology
-            ):
-                return host
-        return None
+        return self.appliance.vip_holder()
 
 
 @pytest.fixture(scope="module")
@@ -187,14 +188,8 @@ def test_losing_one_vm_loses_no_request_after_detection(running_lab: Lab, role: 
 
 
 def _on_app_vm(lab_: Lab, *command: str) -> dict[str, object]:
-    """Run an oson-operator command on the first app VM, as an operator would over SSH; parse its JSON."""
-    host = lab_.topology.hosts_with_role(HostRole.APP)[0]
-    proc = subprocess.run(
-        ["podman", "exec", "-e", "OSON_ENV_FILE=/etc/oson/operator.env", lab_.container(host),
-         "/opt/oson/operator/venv/bin/oson-operator", *command, "--json"],
-        capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    """Run an oson-operator command on an app VM, as an operator would over SSH; parse its JSON."""
+    return lab_.appliance.operator_cli(*command)
 
 
 class LabDesk:
@@ -203,18 +198,12 @@ class LabDesk:
 
     def __init__(self, lab_: Lab, http: httpx.Client) -> None:
         self.http = http
-        suffix = uuid.uuid4().hex[:8]
-        operator = _on_app_vm(lab_, "staff", "create", "--login", f"lab-op-{suffix}", "--role", "operator")
-        auditor = _on_app_vm(lab_, "staff", "create", "--login", f"lab-au-{suffix}", "--role", "auditor")
-        client = _on_app_vm(lab_, "api-clients", "create", "--name", f"lab-smoke-{suffix}")
-        self.client = ClientCredentials(str(client["client_id"]), str(client["client_secret"]))
-        operator_session = staff_session(http, StaffCredentials(str(operator["login"]),
-                                                                str(operator["temporary_password"])))
+        people = make_drill_people(lab_.appliance)
+        self.client = people.client
+        operator_session = staff_session(http, people.operator)
         self.desk = operator_session.headers
-        self.audit = staff_session(http, StaffCredentials(str(auditor["login"]),
-                                                          str(auditor["temporary_password"]))).headers
-        world = prepare_world(http, operator_session, payers=1,
-                              funding="5000.00", tariff="oson_merchants", label=suffix)
+        self.audit = staff_session(http, people.auditor).headers
+        world = prepare_world(http, operator_session, payers=1, funding="5000.00", tariff="oson_merchants")
         self.payer, self.payee = world.payer_wallet_ids[0], world.payee_wallet_id
 
     def pay(self, amount: str = "10.00", purpose: str = "lab payment") -> dict[str, object]:
@@ -315,9 +304,7 @@ def test_restore_refuses_without_confirmation_or_over_a_running_database(running
 def test_destroy_then_point_in_time_restore_keeps_what_came_before_the_target(running_lab: Lab) -> None:
     """Payments, a target time, more payments; the cluster is stopped and its data destroyed on both database
     VMs; a point-in-time restore brings back exactly the payments before the target, as a healthy HA cluster."""
-    from appliance.drills.lab_drills import lab_appliance
-
-    appliance = lab_appliance(running_lab.topology)
+    appliance = running_lab.appliance
     base = f"https://{running_lab.topology.vips['public'].address}"
     with httpx.Client(base_url=base, verify=str(running_lab.ca_file), timeout=20) as http:
         world = LabDesk(running_lab, http)
@@ -373,7 +360,7 @@ def test_power_loss_of_the_database_primary_under_load_loses_nothing(running_lab
     from appliance.drills.report import load_signing_key, signing_public_key_pem, verify_report
 
     result = lab_drills.run_power_loss(
-        "db-primary", appliance=lab_drills.lab_appliance(running_lab.topology), work_dir=tmp_path,
+        "db-primary", appliance=running_lab.appliance, work_dir=tmp_path,
         signing_key=load_signing_key(LAB_INVENTORY, running_lab.topology), report_dir=ARTIFACTS / "reports",
         out=sys.stderr)
     figures = result.figures
