@@ -341,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", action="store_true", help="print the full report as JSON")
     ver.set_defaults(func=_events_verify)
 
-    bk = sub.add_parser("backup", help="pgBackRest backups: create, list, verify (with a trial restore)")
+    bk = sub.add_parser("backup", help="pgBackRest backups: create, list, verify (with a trial restore), "
+                        "restore (in place)")
     bk_sub = bk.add_subparsers(dest="backup_command", required=True)
     bc = bk_sub.add_parser("create", help="take a backup now (from the standby), as the timers do")
     bc.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
