@@ -15,7 +15,23 @@ from oson_operator.api.checkpointer import run_checkpointer
 from oson_operator.api.context import ContextMiddleware
 from oson_operator.api.errors import install_error_handlers
 from oson_operator.api.recording import EventRecordingMiddleware
-from oson_operator.api.routers import api_clients, auth, events, health, operations, participants, staff, wallets
+from oson_operator.api.routers import (
+    aml,
+    api_clients,
+    auth,
+    disputes,
+    documents,
+    events,
+    health,
+    incidents,
+    journals,
+    operations,
+    participants,
+    reports,
+    search,
+    staff,
+    wallets,
+)
 from oson_operator.domain.business import load_business_config
 from oson_operator.domain.clock import Clock, SystemClock
 from oson_operator.service.operations import Operations
@@ -57,7 +73,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.business_config = load_business_config(resolved.business_config_file)
     app.state.registry = Registry(engine, app.state.business_config, app.state.clock)
     app.state.operations = Operations(engine, app.state.business_config, app.state.clock)
-    for module in (health, auth, staff, api_clients, events, participants, wallets, operations):
+    core = (health, auth, staff, api_clients, events, participants, wallets, operations)
+    back_office = (search, journals, reports, documents, incidents, aml, disputes)
+    for module in core + back_office:
         app.include_router(module.router)
     install_error_handlers(app, REGISTRATION_TAGS)
     # Added last = runs first: the context exists before the event recorder and the routes look for it.

@@ -42,10 +42,16 @@ def pick_language(accept_language: str | None) -> Language:
 
 def catalog() -> dict[str, Mapping[Language, str]]:
     """All codes of all modules."""
-    from oson_operator.domain import messages_access, messages_core, messages_events
+    from oson_operator.domain import (
+        messages_access,
+        messages_cases,
+        messages_core,
+        messages_events,
+        messages_records,
+    )
 
     merged: dict[str, Mapping[Language, str]] = {}
-    for module in (messages_core, messages_access, messages_events):
+    for module in (messages_core, messages_access, messages_events, messages_records, messages_cases):
         for code, texts in module.CATALOG.items():
             if code in merged:
                 raise RuntimeError(f"message code {code} is defined twice")

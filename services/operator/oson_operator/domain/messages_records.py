@@ -1,0 +1,9 @@
+"""Messages of search, journals and reports, in Kazakh, Russian and English (see messages.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from oson_operator.domain.messages import Language
+
+CATALOG: Mapping[str, Mapping[Language, str]] = {}
