@@ -63,7 +63,7 @@ from sqlalchemy import Connection, text
 
 from oson_operator.domain.access import Role
 from oson_operator.domain.errors import DomainError, FieldProblem
-from oson_operator.domain.money import format_amount, parse_amount
+from oson_operator.domain.money import MAX_AMOUNT_TIYN, TIYN_PER_TENGE, format_amount
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -297,12 +297,7 @@ def parse_value(column: Column, raw: object) -> Any:
         except ValueError:
             raise ValueError("must be a whole number") from None
     if kind is ColumnType.MONEY:
-        try:
-            if isinstance(raw, str) and raw.strip() in ("0", "0.0", "0.00"):
-                return 0
-            return parse_amount(raw)
-        except ValueError as exc:
-            raise ValueError(f"must be an amount in tenge, e.g. \"1500.00\" ({exc})") from None
+        return _signed_tiyn(raw)
     if kind is ColumnType.DATE:
         if not isinstance(raw, str):
             raise ValueError("must be a date, e.g. 2026-01-31")
@@ -322,6 +317,22 @@ def parse_value(column: Column, raw: object) -> Any:
             raise ValueError("must be true or false")
         return raw
     raise ValueError("cannot be filtered")
+
+
+def _signed_tiyn(raw: object) -> int:
+    """Tenge (signed, zero allowed: ledger entries are signed) -> tiyn."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise ValueError("must be an amount in tenge, e.g. \"1500.00\"")
+    try:
+        amount = Decimal(str(raw))
+    except ArithmeticError:
+        raise ValueError("must be an amount in tenge, e.g. \"1500.00\"") from None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("must be an amount in tenge with at most two decimals, e.g. \"1500.00\"")
+    tiyn = int(amount * TIYN_PER_TENGE)
+    if abs(tiyn) > MAX_AMOUNT_TIYN:
+        raise ValueError("is larger than any amount the system accepts")
+    return tiyn
 
 
 def _time(problems: _Problems, name: str, raw: object) -> datetime | None:
