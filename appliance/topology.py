@@ -93,6 +93,13 @@ class Hypervisor(_Strict):
     model: str = ""
     cpus: int = Field(default=0, ge=0)
     memory_gb: int = Field(default=0, ge=0)
+    # The physical rack (roles hypervisor, san, guests); empty on platforms that have no hypervisor host.
+    # NICs bonded into the uplink that carries every VLAN of `networks` to the switches.
+    uplinks: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9.]{0,14}$")]] = Field(default_factory=list)
+    # iSCSI initiator NICs (untagged, one per SAN subnet): NIC name -> address/prefix on that subnet.
+    san_nics: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9.]{0,14}$")], ipaddress.IPv4Interface] = Field(
+        default_factory=dict
+    )
 
 
 class Host(_Strict):
@@ -102,9 +109,50 @@ class Host(_Strict):
     memory_mb: int = Field(ge=256)
     disk_gb: int = Field(ge=4)
     addresses: dict[str, ipaddress.IPv4Address]
+    # Database VMs on the rack: the PostgreSQL data and pgBackRest repo1 volumes (XFS) on the SAN; 0: none.
+    data_disk_gb: int = Field(default=0, ge=0)
+    backup_disk_gb: int = Field(default=0, ge=0)
 
     def address_on(self, network: str) -> ipaddress.IPv4Address:
         return self.addresses[network]
+
+
+class SanVolumeGroup(_Strict):
+    """One MSA volume mapped to ONE hypervisor only and used there as an LVM volume group.
+
+    Each hypervisor owns its LUNs: VMs never migrate (every pair is split instead), so no LUN is
+    shared and plain (non-clustered) LVM is safe.
+    """
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+    hypervisor: HostName
+    # What the guests role puts there: VM system disks, PostgreSQL data volumes, pgBackRest repo1 volumes.
+    use: Literal["vms", "db", "backup"]
+    # The LUN's WWID as multipath reports it (`multipath -ll`); an MSA WWID starts with 3600c0ff.
+    wwid: str = Field(pattern=r"^3[0-9a-f]{32}$")
+
+
+class San(_Strict):
+    model: str = "HPE MSA 2040 SAN"
+    transport: Literal["iscsi", "fc"] = "iscsi"
+    # iSCSI: the host ports of both controllers (A and B), on the hypervisors' san_nics subnets.
+    portals: list[ipaddress.IPv4Address] = Field(default_factory=list)
+    target_iqn: str = Field(default="", pattern=r"^(|iqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:\S+)?)$")
+    volume_groups: list[SanVolumeGroup] = Field(default_factory=list)
+
+
+class BondConfig(_Strict):
+    # 802.3ad needs an LACP (MLAG) port channel on the L2 switch pair; active-backup needs nothing.
+    mode: Literal["802.3ad", "active-backup"] = "802.3ad"
+    mtu: int = Field(default=1500, ge=1280, le=9216)
+
+
+class GuestImage(_Strict):
+    """The Debian 12 cloud image every VM boots from (cloud-init NoCloud)."""
+
+    url: str = "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2"
+    # `sha512:<hex>` or `sha512:<url of SHA512SUMS>`, as Ansible's get_url takes it.
+    checksum: str = "sha512:https://cloud.debian.org/images/cloud/bookworm/latest/SHA512SUMS"
 
 
 class Minimums(_Strict):
@@ -131,6 +179,11 @@ class Topology(_Strict):
     vrrp: Vrrp
     hosts: dict[HostName, Host]
     minimums: Minimums = Minimums()
+    # The physical rack: the hypervisors' uplink bond, the SAN and the guests' image (roles
+    # hypervisor, san, guests; playbooks/rack.yml). Absent where no hypervisor is installed (the lab).
+    bond: BondConfig = BondConfig()
+    san: San | None = None
+    guest_image: GuestImage = GuestImage()
 
     @field_validator("networks")
     @classmethod
@@ -198,6 +251,17 @@ class Topology(_Strict):
                 f"hosts: exactly one backup VM (the off-SAN pgBackRest repository) is required, "
                 f"found {len(backup_hosts)}"
             )
+        if self.san is not None:
+            for i, vg in enumerate(self.san.volume_groups):
+                if vg.hypervisor not in hv_names:
+                    problems.append(f"san.volume_groups.{i}.hypervisor: unknown hypervisor {vg.hypervisor!r}")
+            for field, values in (
+                ("name", [vg.name for vg in self.san.volume_groups]),
+                ("wwid", [vg.wwid for vg in self.san.volume_groups]),
+            ):
+                dup_values = sorted(v for v, c in Counter(values).items() if c > 1)
+                if dup_values:
+                    problems.append(f"san.volume_groups: {field} used twice: {', '.join(dup_values)}")
         voters = len(self.group_members("etcd"))
         if voters < 3 or voters % 2 == 0:
             problems.append(f"hosts: etcd needs an odd number (>= 3) of voters (db + witness), found {voters}")
@@ -237,6 +301,24 @@ class Topology(_Strict):
             "oson_disk_gb": host.disk_gb,
             "oson_addresses": {net: str(addr) for net, addr in sorted(host.addresses.items())},
             "oson_fqdn": f"{host_name}.{self.domain}",
+        }
+
+    def hypervisor(self, name: str) -> Hypervisor:
+        for hv in self.hypervisors:
+            if hv.name == name:
+                return hv
+        raise KeyError(name)
+
+    def hypervisor_vars(self, name: str) -> dict[str, object]:
+        """Host variables of a physical hypervisor (the `hypervisors` group of rack inventories)."""
+        hv = self.hypervisor(name)
+        return {
+            "ansible_host": str(hv.address) if hv.address else name,
+            "oson_hypervisor_uplinks": list(hv.uplinks),
+            "oson_hypervisor_san_nics": {nic: str(addr) for nic, addr in sorted(hv.san_nics.items())},
+            "oson_hypervisor_bmc_address": str(hv.bmc_address) if hv.bmc_address else "",
+            "oson_hypervisor_cpus": hv.cpus,
+            "oson_hypervisor_memory_gb": hv.memory_gb,
         }
 
     def common_vars(self) -> dict[str, object]:

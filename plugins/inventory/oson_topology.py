@@ -12,6 +12,8 @@ short_description: OSON appliance topology as an inventory
 description:
   - Reads a C(topology.yml) validated by the appliance's topology model and builds the groups
     lb, web, app, db, witness, etcd and backup with their host variables.
+  - A topology with a C(san) section (the physical rack) also gets the group hypervisors with the two
+    DL360 hosts, each with its rack plan in C(oson_rack) (bridges, volume groups, guests).
 options:
   plugin:
     description: Marks the file as an OSON topology.
@@ -25,6 +27,8 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin
 
 try:
+    from appliance.rack.placement import PlacementError
+    from appliance.rack.plan import RackPlanError, hypervisor_plan
     from appliance.topology import TopologyError, load_topology
 except ImportError as exc:  # the control-node package is not installed in this Python
     _IMPORT_ERROR: ImportError | None = exc
@@ -69,3 +73,25 @@ class InventoryModule(BaseInventoryPlugin):
                 self.inventory.set_variable(
                     host, "ansible_ssh_common_args", "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
                 )
+        if topology.san is not None:
+            self._add_hypervisors(topology)
+
+    def _add_hypervisors(self, topology) -> None:  # type: ignore[no-untyped-def]
+        """The physical hosts of the rack (playbooks/rack.yml), outside the `oson` group of VMs."""
+        self.inventory.add_group("hypervisors")
+        self.inventory.set_variable("hypervisors", "ansible_python_interpreter", "/usr/bin/python3")
+        for key, value in topology.common_vars().items():
+            self.inventory.set_variable("hypervisors", key, value)
+        self.inventory.set_variable("hypervisors", "oson_san", topology.san.model_dump(mode="json"))
+        self.inventory.set_variable("hypervisors", "oson_guest_image", topology.guest_image.model_dump(mode="json"))
+        self.inventory.set_variable("hypervisors", "oson_ssh_user", topology.ssh_user)
+        for hv in topology.hypervisors:
+            try:
+                plan = hypervisor_plan(topology, hv.name)
+            except (PlacementError, RackPlanError) as err:
+                raise AnsibleParserError(str(err)) from None
+            self.inventory.add_host(hv.name, group="hypervisors")
+            for key, value in topology.hypervisor_vars(hv.name).items():
+                self.inventory.set_variable(hv.name, key, value)
+            self.inventory.set_variable(hv.name, "ansible_user", topology.ssh_user)
+            self.inventory.set_variable(hv.name, "oson_rack", plan)
