@@ -1,0 +1,151 @@
+"""SQL of the accounting journals and the reports (read-only; operational days are Asia/Almaty dates)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    entry_id: int
+    created_at: datetime
+    operational_day: date
+    operation_id: str
+    operation_kind: str
+    receipt_number: int | None
+    account_id: str
+    account_kind: str
+    amount: int  # signed tiyn: positive = credit, negative = debit
+
+
+def _period(day_from: date | None, day_to: date | None, column: str) -> tuple[str, dict[str, Any]]:
+    clauses, params = ["TRUE"], {}
+    if day_from is not None:
+        clauses.append(f"{column} >= :day_from")
+        params["day_from"] = day_from
+    if day_to is not None:
+        clauses.append(f"{column} <= :day_to")
+        params["day_to"] = day_to
+    return " AND ".join(clauses), params
+
+
+def journal_lines(conn: Connection, day_from: date | None, day_to: date | None,
+                  account_id: str | None = None) -> list[JournalLine]:
+    """Every ledger entry of the period with its operation, in posting order."""
+    where, params = _period(day_from, day_to, "e.operational_day")
+    if account_id is not None:
+        where += " AND e.account_id = CAST(:account AS uuid)"
+        params["account"] = account_id
+    rows = conn.execute(text(f"""
+        SELECT e.id, e.created_at, e.operational_day, e.operation_id::text, o.kind, o.receipt_number,
+            e.account_id::text, a.kind, e.amount
+        FROM oson.ledger_entry e JOIN oson.operation o ON o.id = e.operation_id
+        JOIN oson.account a ON a.id = e.account_id
+        WHERE {where} ORDER BY e.operational_day, e.id"""), params).all()
+    return [JournalLine(*row) for row in rows]
+
+
+def balance_before(conn: Connection, account_id: str, day: date | None) -> int:
+    """The account's balance at the start of ``day`` (0 when ``day`` is None: the very beginning)."""
+    if day is None:
+        return 0
+    return int(conn.execute(text(
+        "SELECT coalesce(sum(amount), 0) FROM oson.ledger_entry WHERE account_id = CAST(:a AS uuid) "
+        "AND operational_day < :d"), {"a": account_id, "d": day}).scalar_one())
+
+
+def account_exists(conn: Connection, account_id: str) -> bool:
+    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM oson.account WHERE id = CAST(:a AS uuid))"),
+                        {"a": account_id}).scalar_one()
+
+
+@dataclass(frozen=True)
+class TurnoverLine:
+    account_id: str
+    account_kind: str
+    holder: str | None
+    opening: int
+    debit: int  # tiyn, positive
+    credit: int
+    closing: int
+
+
+def turnover(conn: Connection, day_from: date | None, day_to: date | None) -> list[TurnoverLine]:
+    """Per account: opening balance, debit and credit turnover of the period, closing balance."""
+    params: dict[str, Any] = {"day_from": day_from or date.min, "day_to": day_to or date.max}
+    rows = conn.execute(text("""
+        WITH sums AS (
+            SELECT e.account_id,
+                coalesce(sum(e.amount) FILTER (WHERE e.operational_day < :day_from), 0) AS opening,
+                coalesce(sum(-e.amount) FILTER (WHERE e.operational_day >= :day_from AND e.amount < 0), 0) AS debit,
+                coalesce(sum(e.amount) FILTER (WHERE e.operational_day >= :day_from AND e.amount > 0), 0) AS credit
+            FROM oson.ledger_entry e WHERE e.operational_day <= :day_to GROUP BY e.account_id
+        )
+        SELECT a.id::text, a.kind, p.name, s.opening, s.debit, s.credit
+        FROM sums s JOIN oson.account a ON a.id = s.account_id LEFT JOIN oson.participant p ON p.id = a.participant_id
+        WHERE s.opening <> 0 OR s.debit <> 0 OR s.credit <> 0
+        ORDER BY a.kind, a.id"""), params).all()
+    return [TurnoverLine(a, k, h, int(o), int(d), int(c), int(o) - int(d) + int(c)) for a, k, h, o, d, c in rows]
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    kind: str
+    category: str
+    count: int
+    amount: int
+    commission: int
+
+
+# The category is the participant the service was rendered to: the payer (the payee for an issuance,
+# which has no payer wallet, and for a return, which gives money back to the payee).
+_CATEGORY = "CASE WHEN o.kind = 'return' OR pp.kind IS NULL THEN coalesce(qp.kind, pp.kind) ELSE pp.kind END"
+
+
+def services_rendered(conn: Connection, day_from: date, day_to: date) -> list[ServiceLine]:
+    rows = conn.execute(text(f"""
+        SELECT o.kind, coalesce({_CATEGORY}, 'none'), count(*), coalesce(sum(o.amount), 0),
+            coalesce(sum(o.commission), 0)
+        FROM oson.operation o
+        LEFT JOIN oson.account pa ON pa.id = o.payer_account LEFT JOIN oson.participant pp ON pp.id = pa.participant_id
+        LEFT JOIN oson.account qa ON qa.id = o.payee_account LEFT JOIN oson.participant qp ON qp.id = qa.participant_id
+        WHERE o.status = 'completed' AND o.operational_day BETWEEN :day_from AND :day_to
+        GROUP BY 1, 2 ORDER BY 1, 2"""), {"day_from": day_from, "day_to": day_to}).all()
+    return [ServiceLine(k, c, int(n), int(a), int(m)) for k, c, n, a, m in rows]
+
+
+@dataclass(frozen=True)
+class OperationLine:
+    id: str
+    created_at: datetime
+    operational_day: date
+    receipt_number: int | None
+    kind: str
+    status: str
+    reason_code: str | None
+    amount: int
+    commission: int
+    payer_account: str | None
+    payee_account: str | None
+
+
+def operations_of_period(conn: Connection, day_from: date, day_to: date) -> list[OperationLine]:
+    rows = conn.execute(text("""
+        SELECT id::text, created_at, operational_day, receipt_number, kind, status, reason_code, amount, commission,
+            payer_account::text, payee_account::text
+        FROM oson.operation WHERE operational_day BETWEEN :day_from AND :day_to
+        ORDER BY operational_day, created_at, id"""), {"day_from": day_from, "day_to": day_to}).all()
+    return [OperationLine(*row) for row in rows]
+
+
+def ledger_sums(conn: Connection, day_from: date | None, day_to: date | None) -> tuple[int, int, int]:
+    """(entries, debit, credit) of the period straight from the ledger (what a journal must reconcile with)."""
+    where, params = _period(day_from, day_to, "operational_day")
+    count, debit, credit = conn.execute(text(
+        f"SELECT count(*), coalesce(sum(-amount) FILTER (WHERE amount < 0), 0), "
+        f"coalesce(sum(amount) FILTER (WHERE amount > 0), 0) FROM oson.ledger_entry WHERE {where}"), params).one()
+    return int(count), int(debit), int(credit)
