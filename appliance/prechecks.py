@@ -1,26 +1,29 @@
-"""`osonctl prechecks`: no-impact checks before a deploy, judged against the topology."""
+"""`osonctl prechecks`: no-impact checks before a deploy, judged against the topology.
+
+Two scopes: the appliance VMs (reachable, Python, sizes, free disk, VIPs free) and the hardware
+(the servers' iLOs over Redfish, the MSA 2040 over its API, the hypervisors' OS facts; see
+appliance/hwchecks). Nothing is changed on any host or controller.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from appliance.ansible_run import run_json_playbook, task_results
+from appliance.ansible_run import task_results
+from appliance.hwchecks.findings import Finding, as_json, table
+from appliance.hwchecks.minimums import for_topology
+from appliance.hwchecks.run import evaluate_hardware, hardware_targets, has_hardware, run_playbook_json
 from appliance.secrets import ensure_secrets, vault_password_file
 from appliance.topology import Topology, load_topology
 
+__all__ = ["Finding", "add_parser", "evaluate", "gather", "held_vips", "run"]
+
 # A VM may report slightly less memory than it was given (kernel reservations).
 MEMORY_TOLERANCE = 0.9
-
-
-@dataclass(frozen=True)
-class Finding:
-    host: str
-    check: str
-    ok: bool
-    detail: str
+SCOPES = ("all", "vms", "hardware")
 
 
 def _free_gb(df_output: str) -> float:
@@ -105,22 +108,42 @@ def held_vips(topology: Topology, report: dict[str, Any]) -> set[str]:
 
 
 def gather(inventory: Path, topology: Topology) -> dict[str, Any]:
+    """The VM plays of prechecks.yml (tag `vms`) as a JSON report."""
     try:
-        return run_json_playbook(inventory, vault_password_file(topology), "prechecks.yml")
+        return run_playbook_json(str(inventory / "topology.yml"), "vms", {}, vault_password_file(topology))
     except RuntimeError as err:
         raise RuntimeError(f"prechecks playbook failed: {err}") from None
 
 
-def run(inventory: Path) -> int:
+def hardware_findings(inventory: Path, topology: Topology) -> list[Finding]:
+    """The hardware plays of prechecks.yml (tag `hardware`) judged against the §14.2 minimums."""
+    targets = hardware_targets(topology)
+    if not has_hardware(targets):
+        return [Finding("-", "hardware", True, f"the {topology.environment} topology names no BMC, hypervisor or "
+                        "MSA address: no physical hardware to check")]
+    report = run_playbook_json(str(inventory / "topology.yml"), "hardware", targets, vault_password_file(topology))
+    return evaluate_hardware(report, targets, for_topology(topology))
+
+
+def run(inventory: Path, scope: str = "all", as_json_output: bool = False) -> int:
     topology = load_topology(inventory)
-    print(f"==> prechecks for {topology.name} ({topology.environment}), {len(topology.hosts)} hosts; changes nothing")
+    if not as_json_output:
+        print(f"==> prechecks ({scope}) for {topology.name} ({topology.environment}), {len(topology.hosts)} VMs, "
+              f"{len(topology.hypervisors)} servers; changes nothing", flush=True)
     # The group variables include the vault, so it must exist (generating it changes no host).
     ensure_secrets(inventory, topology)
-    report = gather(inventory, topology)
-    findings = evaluate(topology, report, held_vips(topology, report))
-    for f in findings:
-        print(f"  [{'ok' if f.ok else 'FAIL':4}] {f.host:12} {f.check:16} {f.detail}")
+    findings: list[Finding] = []
+    if scope in ("all", "hardware"):
+        findings += hardware_findings(inventory, topology)
+    if scope in ("all", "vms"):
+        report = gather(inventory, topology)
+        findings += evaluate(topology, report, held_vips(topology, report))
     failed = [f for f in findings if not f.ok]
+    if as_json_output:
+        print(json.dumps({**as_json(findings), "scope": scope, "topology": topology.name,
+                          "minimums": for_topology(topology).to_dict()}, indent=2))
+        return 1 if failed else 0
+    print("\n".join(table(findings)))
     if failed:
         print(f"\n{len(failed)} thing(s) to fix before deploying:")
         for f in failed:
@@ -128,3 +151,22 @@ def run(inventory: Path) -> int:
         return 1
     print("\nall prechecks passed")
     return 0
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    return run(Path(args.inventory), args.only, args.json)
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `osonctl prechecks -i INV [--only vms|hardware] [--json]`."""
+    p = sub.add_parser("prechecks", help="no-impact checks before a deploy: hardware (iLO/Redfish, MSA, "
+                       "hypervisor OS) and the appliance VMs",
+                       description="Check, without changing anything, that the rack meets the §14.2 minimums "
+                       "(CPUs, memory, MSA SSDs, firmware, health) and that the VMs are reachable, big enough and "
+                       "that the VIPs are free. Exits 1 when something must be fixed.")
+    p.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    p.add_argument("--only", choices=SCOPES, default="all",
+                   help="hardware: only the servers, the MSA and the hypervisors' OS (before any VM exists); "
+                   "vms: only the appliance VMs; all (default): both")
+    p.add_argument("--json", action="store_true", help="print the findings and the minimums as JSON")
+    p.set_defaults(func=_cmd)
