@@ -1,0 +1,252 @@
+"""The console in tests: its static files and an /api proxy in front of the real service, and a browser.
+
+In the appliance Apache serves ``services/console/`` and proxies ``/api/`` to the app pair, adding the
+security headers of ``roles/apache``. Here a small Starlette app does the same on a free port: the
+same files, the same Content-Security-Policy (read from the Apache role's defaults, so the console is
+tested under the policy it will run under), and ``/api/*`` forwarded with httpx to the service that
+``server_support.serve`` started.
+
+    with serve(settings) as api_url, serve_console(api_url) as console_url, browser() as chromium:
+        page = chromium.new_page(base_url=console_url)
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+from access_support import engine_for, make_staff, new_password, totp_secret, unique_login
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from oson_operator.domain import passwords, totp
+from oson_operator.domain.access import Role
+from oson_operator.settings import Settings
+from oson_operator.storage import access as store
+
+REPO = Path(__file__).resolve().parents[3]
+CONSOLE_DIR = REPO / "services" / "console"
+APACHE_DEFAULTS = REPO / "roles" / "apache" / "defaults" / "main.yml"
+ARTIFACTS = REPO / "artifacts" / "console"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Hop-by-hop headers, and the ones httpx has already undone (it decodes the body).
+_DROP_REQUEST = {"host", "connection", "keep-alive", "transfer-encoding", "upgrade", "content-length"}
+_DROP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "upgrade", "content-length", "content-encoding"}
+
+
+def apache_headers() -> dict[str, str]:
+    """The security headers the Apache role sets on every answer (CSP from its defaults)."""
+    defaults = yaml.safe_load(APACHE_DEFAULTS.read_text())
+    return {
+        "Content-Security-Policy": " ".join(str(defaults["apache_content_security_policy"]).split()),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": str(defaults["apache_referrer_policy"]),
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+class _SecurityHeaders:
+    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def console_app(api_url: str, root: Path = CONSOLE_DIR) -> ASGIApp:
+    """Static files of ``root`` at /, ``/api/*`` and ``/openapi.json`` forwarded to ``api_url``."""
+    client = httpx.AsyncClient(base_url=api_url, timeout=30)
+
+    async def proxy(request: Request) -> Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_REQUEST}
+        upstream = await client.request(request.method, request.url.path, params=request.url.query or None,
+                                        headers=headers, content=await request.body())
+        out = {k: v for k, v in upstream.headers.items() if k.lower() not in _DROP_RESPONSE}
+        return Response(upstream.content, status_code=upstream.status_code, headers=out)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    app = Starlette(routes=[
+        Route("/api/{path:path}", proxy, methods=methods),
+        Route("/openapi.json", proxy, methods=["GET"]),
+        Mount("/", StaticFiles(directory=root, html=True)),
+    ])
+    return _SecurityHeaders(app, apache_headers())
+
+
+@contextmanager
+def serve_console(api_url: str) -> Iterator[str]:
+    """Serve the console on a free port of 127.0.0.1; yields its base URL."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(console_app(api_url), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the console server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (the console tests drive Debian's Chromium)")
+
+
+@contextmanager
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium under Playwright (never Playwright's own downloaded browsers)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Keep a full-page screenshot as a test artifact (artifacts/console/<name>.png)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# --- Staff and logging in through the console ---------------------------------------------------
+
+
+def staff_with_second_factor(settings: Settings, role: Role) -> tuple[str, str]:
+    """A staff user of ``role`` with TOTP enrolled (any role may enrol); returns (login, password)."""
+    login = unique_login(role.value)
+    password = make_staff(settings, login, role)
+    if totp_secret(settings, login) is None:
+        with engine_for(settings).begin() as connection:
+            store.update_staff(connection, login, datetime.now(UTC), totp_secret=totp.new_secret())
+    return login, password
+
+
+def new_staff_with_temporary_password(settings: Settings, role: Role) -> tuple[str, str]:
+    """A staff user as ``oson-operator staff create`` leaves it: temporary password, no TOTP yet."""
+    login, password = unique_login(role.value), new_password()
+    now = datetime.now(UTC)
+    with engine_for(settings).begin() as connection:
+        store.insert_staff(connection, login=login, full_name=f"New {role.value}", role=role,
+                           password_hash=passwords.hash_password(password), must_change_password=True, now=now,
+                           created_by="test")
+    return login, password
+
+
+def code_now(secret: str) -> str:
+    return totp.code_at(secret, totp.time_step(datetime.now(UTC)))
+
+
+def current_code(settings: Settings, login: str) -> str:
+    secret = totp_secret(settings, login)
+    assert secret is not None, f"{login} has no second factor"
+    return code_now(secret)
+
+
+def log_in(page: Any, settings: Settings, login: str, password: str, *, shots: str | None = None) -> None:
+    """Log in through the login page: password first, then the TOTP code the page asks for."""
+    page.goto("/")
+    page.locator("input[name=login]").fill(login)
+    page.locator("input[name=password]").fill(password)
+    if shots:
+        screenshot(page, f"{shots}-login")
+    page.locator("form button[type=submit]").click()
+    code = page.locator("input[name=totp_code]")
+    code.wait_for(state="visible")
+    code.fill(current_code(settings, login))
+    if shots:
+        screenshot(page, f"{shots}-login-code")
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url("**/#/dashboard")
+    page.locator("#dash-ledger .card-body:not([aria-busy])").wait_for()
+
+
+# --- Fixtures (import ``console_fixture`` and ``page_fixture`` into a test module) ----------
+
+
+class ConsoleWorld:
+    """The running service and console, the browser, and a small business world made through the API."""
+
+    def __init__(self, settings: Settings, api_url: str, url: str, chromium: Any, world: Any) -> None:
+        self.settings, self.api_url, self.url, self.chromium, self.world = settings, api_url, url, chromium, world
+
+
+@pytest.fixture(scope="module", name="console")
+def console_fixture(pg: Any, first_upgrade: Any) -> Iterator[ConsoleWorld]:
+    require_chromium()
+    from business_support import make_world, open_desk
+    from server_support import serve
+
+    if not pg.is_running():
+        pg.start()
+    settings = pg.settings()
+    with open_desk(settings) as desk:
+        world = make_world(desk)
+        desk.pay(world.client_wallet, world.partner_wallet, "1500.00", expect=201)
+        world.client_balance = desk.balance(world.client_wallet)  # type: ignore[attr-defined]
+    with serve(settings) as api_url, serve_console(api_url) as url, browser() as chromium:
+        yield ConsoleWorld(settings, api_url, url, chromium, world)
+
+
+@pytest.fixture(name="page")
+def page_fixture(console: ConsoleWorld) -> Iterator[Any]:
+    """A fresh browser context (no session, no saved language) on the console; fails the test on any
+    script error or Content-Security-Policy violation the page reports."""
+    context = console.chromium.new_context(base_url=console.url, locale="en-GB", accept_downloads=True,
+                                           viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    browser_page = context.new_page()
+    problems: list[str] = []
+    browser_page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    browser_page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
+                    if message.type == "error" and not _expected_console_error(message.text) else None)
+    try:
+        yield browser_page
+    finally:
+        context.close()
+    assert not problems, "the console reported errors:\n" + "\n".join(problems)
+
+
+def _expected_console_error(text: str) -> bool:
+    """Chromium logs every non-2xx fetch; the API's refusals (401, 403, 422) are part of the tests."""
+    return "Failed to load resource: the server responded with a status of 4" in text
