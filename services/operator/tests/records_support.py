@@ -7,12 +7,15 @@ over "its" days see only its own operations even though the database is shared b
 from __future__ import annotations
 
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import yaml
 from access_support import staff_headers
 from business_support import Desk, World, make_world, open_desk
 from sqlalchemy import text
@@ -75,7 +78,19 @@ class Office:
 
 @contextmanager
 def open_office(settings: Settings, start: datetime) -> Iterator[Office]:
+    """The office on a manual clock; the business configuration knows an MCI for the far years of fresh_day."""
     clock = ManualClock(start)
+    with tempfile.TemporaryDirectory(prefix="records-") as folder:
+        config = Path(folder) / "business.yaml"
+        mci = {year: 4325 for year in range(2024, 2141)}
+        config.write_text(yaml.safe_dump({"mci_by_year": mci}), encoding="utf-8")
+        with _desk(settings.model_copy(update={"business_config_file": config}), clock) as office:
+            yield office
+
+
+@contextmanager
+def _desk(settings: Settings, clock: ManualClock) -> Iterator[Office]:
+    start = clock.now()
     with open_desk(settings, clock) as desk:
         yield Office(desk, clock, staff_headers(desk.client, settings, Role.ADMIN),
                      staff_headers(desk.client, settings, Role.AUDITOR), settings, start)
