@@ -12,6 +12,7 @@ import yaml
 
 from appliance.firewall.model import ZONES, PolicyError, parse_policy
 from appliance.firewall.resolve import EndpointKind, load_resolved, resolve_policy
+from appliance.firewall.show import flows_markdown
 from appliance.topology import Topology, load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,3 +177,10 @@ def test_bad_endpoint_syntax_says_what_endpoints_look_like() -> None:
     data = _data()
     _flow(data, "etcd")["to"] = "witness"
     assert "use outside, control_node, <group>.<network> or vip.<name>" in _refused(data)
+
+
+def test_docs_show_the_flows_of_the_current_policy() -> None:
+    doc = (ROOT / "docs" / "firewall.md").read_text()
+    embedded = doc.split("<!-- flows:begin -->\n", 1)[1].split("<!-- flows:end -->", 1)[0]
+    expected = flows_markdown(load_resolved(load_topology(ROOT / "inventory" / "production")))
+    assert embedded == expected, "docs/firewall.md is stale: paste `osonctl firewall show -i inventory/production`"
