@@ -84,3 +84,15 @@ export function almatyToday(offsetDays = 0) {
     .format(new Date(Date.now() + offsetDays * 86400000));
   return parts;
 }
+
+/** An ISO 8601 time as a datetime-local value in Almaty ("2026-11-21T09:30"). */
+export function isoToAlmatyLocal(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", { timeZone: TIME_ZONE, year: "numeric",
+    month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false })
+    .formatToParts(date).map((p) => [p.type, p.value]));
+  const hour = parts.hour === "24" ? "00" : parts.hour;
+  return `${parts.year}-${parts.month}-${parts.day}T${hour}:${parts.minute}`;
+}

@@ -60,6 +60,7 @@ function renderChrome() {
 
 async function render() {
   const serial = ++renderSerial;
+  document.body.classList.remove("print-preview");
   const { path, query } = parseHash();
   let me = session.current();
   if (!me && token()) {

@@ -2,9 +2,12 @@
 
 import { dashboardPage } from "./pages/dashboard.js";
 import { eventsPage } from "./pages/events.js";
+import { journalsPage } from "./pages/journals.js";
 import { loginPage, passwordPage, totpPage } from "./pages/login.js";
 import { operationPage, operationsPage } from "./pages/operations.js";
 import { participantPage, participantsPage, walletPage } from "./pages/participants.js";
+import { reportsPage } from "./pages/reports.js";
+import { searchPage } from "./pages/search.js";
 
 export const ROUTES = [
   { pattern: /^login$/, page: loginPage },
@@ -17,11 +20,17 @@ export const ROUTES = [
   { pattern: /^operations$/, page: operationsPage, capability: "operations.view" },
   { pattern: /^operations\/([^/]+)$/, page: operationPage, capability: "operations.view" },
   { pattern: /^events$/, page: eventsPage, capability: "events.view" },
+  { pattern: /^search$/, page: searchPage, capability: "search.view" },
+  { pattern: /^journals$/, page: journalsPage, capability: "journals.view" },
+  { pattern: /^reports$/, page: reportsPage, capability: "reports.view" },
 ];
 
 export const NAV = [
   { path: "dashboard", label: "nav.dashboard", capability: "dashboard.view" },
+  { path: "search", label: "nav.search", capability: "search.view" },
   { path: "participants", label: "nav.participants", capability: "participants.view" },
   { path: "operations", label: "nav.operations", capability: "operations.view" },
+  { path: "journals", label: "nav.journals", capability: "journals.view" },
+  { path: "reports", label: "nav.reports", capability: "reports.view" },
   { path: "events", label: "nav.events", capability: "events.view" },
 ];

@@ -14,7 +14,7 @@ export const CAPABILITIES = {
   "ledger.check": READ,
   "events.view": ["admin", "auditor"],
   "search.view": READ,
-  "search.save": ["admin", "operator"],
+  "search.save": READ, // a saved query is the user's own (the API lets auditors keep theirs too)
   "journals.view": READ,
   "reports.view": READ,
   "incidents.view": READ,
