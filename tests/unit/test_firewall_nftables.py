@@ -4,6 +4,7 @@ any other table."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from appliance.firewall.flowtest import PROBE_SCRIPT
 from appliance.firewall.labnet import (
     apply_lab_enforcement,
     lab_enforcement_loaded,
@@ -145,3 +147,65 @@ def test_apply_and_remove_a_throwaway_lab_table(tmp_path: Path, monkeypatch: pyt
     assert not lab_enforcement_loaded(table)
     assert remove_lab_enforcement(topology, table=table) is False
     assert _tables() == before
+
+
+# -- real packets through a rendered ruleset, in throwaway network namespaces -----------------------
+
+LISTENER = r"""
+import socket, sys, time
+socks = []
+for port in map(int, sys.argv[1:]):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port)); s.listen(16); socks.append(s)
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2")
+def test_a_rendered_ruleset_passes_allowed_and_drops_denied_packets(tmp_path: Path) -> None:
+    """osondb1's production ruleset loaded in a namespace holding its addresses; a second namespace
+    holds a load balancer's, a web VM's and a management station's addresses and connects."""
+    resolved = _resolved("production")
+    server, client = f"oson-fwt-s{os.getpid()}", f"oson-fwt-c{os.getpid()}"
+    ruleset = tmp_path / "osondb1.nft"
+    ruleset.write_text(render_host_ruleset(resolved, "osondb1"))
+    listener = None
+    try:
+        _ip("netns", "add", server)
+        _ip("netns", "add", client)
+        _ip("link", "add", "fwt-s", "netns", server, "type", "veth", "peer", "name", "fwt-c", "netns", client)
+        for ns, dev, addresses in ((server, "fwt-s", ["10.50.0.41/24", "10.10.0.41/24"]),
+                                   (client, "fwt-c", ["10.50.0.11/24", "10.10.0.21/24", "10.10.0.200/24"])):
+            for address in addresses:
+                _ip("-n", ns, "addr", "add", address, "dev", dev)
+            _ip("-n", ns, "link", "set", dev, "up")
+            _ip("-n", ns, "link", "set", "lo", "up")
+        subprocess.run(["ip", "netns", "exec", server, "nft", "-f", str(ruleset)], check=True)
+        listener = subprocess.Popen(["ip", "netns", "exec", server, "python3", "-c", LISTENER, "5432", "22", "2379"],
+                                    stdout=subprocess.PIPE, text=True)
+        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
+        probes = [  # (bind, address, port, expected outcome)
+            ("10.50.0.11", "10.50.0.41", 5432, "connected"),  # flow 140: HAProxy to PostgreSQL
+            ("10.10.0.200", "10.10.0.41", 22, "connected"),  # flow 190: a management station's SSH
+            ("10.50.0.11", "10.50.0.41", 8008, "refused"),  # flow 140 lets it in; nothing listens there
+            ("10.10.0.21", "10.50.0.41", 5432, "timeout"),  # a web VM to the database: dropped
+            ("10.10.0.21", "10.10.0.41", 22, "timeout"),  # a web VM to another VM's SSH: dropped
+            ("10.50.0.11", "10.50.0.41", 2379, "timeout"),  # a load balancer to etcd: dropped
+        ]
+        payload = [{"bind": b, "address": a, "port": p, "timeout": 1.0} for b, a, p, _ in probes]
+        proc = subprocess.run(["ip", "netns", "exec", client, "python3", "-c", PROBE_SCRIPT],
+                              input=json.dumps(payload), capture_output=True, text=True, timeout=30, check=True)
+        outcomes = [o for o, _ in json.loads(proc.stdout)]
+        assert outcomes == [expected for *_, expected in probes]
+    finally:
+        if listener is not None:
+            listener.kill()
+            listener.wait()
+        for ns in (server, client):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+    assert server not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
