@@ -1,7 +1,9 @@
 // Which page answers which #/path, what it needs, and what the navigation shows.
 
+import { amlCasePage, amlPage } from "./pages/aml.js";
 import { dashboardPage } from "./pages/dashboard.js";
 import { eventsPage } from "./pages/events.js";
+import { incidentNewPage, incidentPage, incidentsPage } from "./pages/incidents.js";
 import { journalsPage } from "./pages/journals.js";
 import { loginPage, passwordPage, totpPage } from "./pages/login.js";
 import { operationPage, operationsPage } from "./pages/operations.js";
@@ -23,6 +25,11 @@ export const ROUTES = [
   { pattern: /^search$/, page: searchPage, capability: "search.view" },
   { pattern: /^journals$/, page: journalsPage, capability: "journals.view" },
   { pattern: /^reports$/, page: reportsPage, capability: "reports.view" },
+  { pattern: /^incidents$/, page: incidentsPage, capability: "incidents.view" },
+  { pattern: /^incidents\/new$/, page: incidentNewPage, capability: "incidents.record" },
+  { pattern: /^incidents\/([^/]+)$/, page: incidentPage, capability: "incidents.view" },
+  { pattern: /^aml$/, page: amlPage, capability: "aml.view" },
+  { pattern: /^aml\/([^/]+)$/, page: amlCasePage, capability: "aml.view" },
 ];
 
 export const NAV = [
@@ -32,5 +39,7 @@ export const NAV = [
   { path: "operations", label: "nav.operations", capability: "operations.view" },
   { path: "journals", label: "nav.journals", capability: "journals.view" },
   { path: "reports", label: "nav.reports", capability: "reports.view" },
+  { path: "incidents", label: "nav.incidents", capability: "incidents.view" },
+  { path: "aml", label: "nav.aml", capability: "aml.view" },
   { path: "events", label: "nav.events", capability: "events.view" },
 ];

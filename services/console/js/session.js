@@ -21,7 +21,7 @@ export const CAPABILITIES = {
   "incidents.record": ["admin", "operator"],
   "incidents.change": ["admin", "operator"],
   "aml.view": READ,
-  "aml.act": ["operator"],
+  "aml.act": ["admin", "operator"],
 };
 
 let me = null;

@@ -250,3 +250,15 @@ def page_fixture(console: ConsoleWorld) -> Iterator[Any]:
 def _expected_console_error(text: str) -> bool:
     """Chromium logs every non-2xx fetch; the API's refusals (401, 403, 422) are part of the tests."""
     return "Failed to load resource: the server responded with a status of 4" in text
+
+
+@contextmanager
+def api_session(console: ConsoleWorld, role: Role) -> Iterator[httpx.Client]:
+    """An httpx client of the service logged in as a new staff user of ``role`` (to prepare records)."""
+    login, password = staff_with_second_factor(console.settings, role)
+    with httpx.Client(base_url=console.api_url, timeout=30) as client:
+        answer = client.post("/api/auth/login", json={"login": login, "password": password,
+                                                      "totp_code": current_code(console.settings, login)})
+        answer.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        yield client

@@ -1,6 +1,25 @@
-// Dashboard cards for deadlines: overdue incident reports and AML cases (filled in when those
-// endpoints exist; see cases.md of the operator service).
+// Dashboard cards for deadlines: incident response plans (24 h) and National Bank cards (48 h) that are
+// late or due within six hours, and suspicious-transaction reports near or past their working-day deadline.
 
-export function deadlineWidgets(_session) {
-  return [];
+import { api } from "../api.js";
+import { h, link } from "../dom.js";
+import { t } from "../i18n.js";
+import { reportTable } from "./aml.js";
+import { overdueTable } from "./incidents.js";
+
+export function deadlineWidgets(session) {
+  const widgets = [];
+  if (session.can("incidents.view")) {
+    widgets.push({ id: "dash-incidents", title: "dashboard.incident_deadlines", load: async () => {
+      const { items } = await api("/api/incidents/overdue");
+      return [overdueTable(items), h("p", {}, link("#/incidents", t("dashboard.all_incidents")))];
+    } });
+  }
+  if (session.can("aml.view")) {
+    widgets.push({ id: "dash-aml", title: "dashboard.aml_deadlines", load: async () => {
+      const { reports } = await api("/api/aml/reports/overdue");
+      return [reportTable(reports, t("aml.due_caption")), h("p", {}, link("#/aml", t("dashboard.all_aml")))];
+    } });
+  }
+  return widgets;
 }
