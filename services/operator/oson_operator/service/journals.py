@@ -28,20 +28,15 @@ def _params(period: Period, lang: Language) -> tuple[tuple[str, str], ...]:
 
 
 def general_journal(conn: Connection, period: Period, lang: Language) -> Document:
-    lines = store.journal_lines(conn, period.day_from, period.day_to)
+    raw = store.journal_text_rows(conn, period.day_from, period.day_to)
+    count, debit, credit = store.ledger_sums(conn, period.day_from, period.day_to)
+    names = {kind: t(kind, lang) for kind in {*(row[4] for row in raw), *(row[7] for row in raw)}}
+    rows = tuple((*row[:4], names[row[4]], row[5], row[6], names[row[7]], row[8], row[9]) for row in raw)
     columns = (OutColumn(t("entry", lang), True), OutColumn(t("day", lang)), OutColumn(t("time", lang)),
                OutColumn(t("operation", lang)), OutColumn(t("kind", lang)), OutColumn(t("receipt", lang), True),
                OutColumn(t("account", lang)), OutColumn(t("account_kind", lang)), OutColumn(t("debit", lang), True),
                OutColumn(t("credit", lang), True))
-    rows = tuple((str(line.entry_id), line.operational_day.isoformat(), line.created_at.isoformat(),
-                  line.operation_id, t(line.operation_kind, lang),
-                  str(line.receipt_number) if line.receipt_number is not None else "",
-                  line.account_id, t(line.account_kind, lang),
-                  _money(-line.amount) if line.amount < 0 else "", _money(line.amount) if line.amount > 0 else "")
-                 for line in lines)
-    debit = sum(-line.amount for line in lines if line.amount < 0)
-    credit = sum(line.amount for line in lines if line.amount > 0)
-    totals = (t("total", lang), "", "", "", "", "", f"{t('entries', lang)}: {len(lines)}", "", _money(debit),
+    totals = (t("total", lang), "", "", "", "", "", f"{t('entries', lang)}: {count}", "", _money(debit),
               _money(credit))
     section = Section(t("general_journal", lang), columns, rows, totals, note=t("sign_note", lang))
     return Document(t("general_journal", lang), (section,), _params(period, lang), lang, landscape=True)
