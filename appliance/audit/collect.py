@@ -48,7 +48,9 @@ def _host_text(result: dict[str, Any]) -> tuple[bool, str]:
 
 
 def certificates(report: dict[str, Any], now: datetime | None = None) -> Evidence:
-    """Every VM's certificate: from the appliance CA, valid for at least CERT_MIN_DAYS more days."""
+    """Every VM's certificate: readable, valid for at least CERT_MIN_DAYS more days."""
+    from appliance.certs import days_left, parse_x509_text
+
     now = now or datetime.now(UTC)
     results = task_outputs(report, "Read the host certificate")
     command = "openssl x509 -noout -subject -issuer -enddate -ext subjectAltName -in /etc/oson/pki/host.crt"
@@ -63,13 +65,12 @@ def certificates(report: dict[str, Any], now: datetime | None = None) -> Evidenc
         if not ok:
             problems.append(f"{host}: {text[:200]}")
             continue
-        match = re.search(r"notAfter=(.+)", text)
-        if not match:
+        fields = parse_x509_text(text)
+        if "not_after" not in fields:
             problems.append(f"{host}: no notAfter in the certificate")
             continue
-        not_after = datetime.strptime(match.group(1).strip(), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
-        days = (not_after - now).days
-        hosts[host] = {"not_after": not_after.isoformat(), "days_left": days}
+        days = days_left(fields["not_after"], now)
+        hosts[host] = {**fields, "days_left": days}
         if days < CERT_MIN_DAYS:
             problems.append(f"{host}: certificate expires in {days} days: run `osonctl certs rotate`")
     return Evidence(cat.CERTS, "Host certificates", FAIL if problems else PASS, command, "\n".join(lines),
