@@ -64,7 +64,7 @@ SELECT gen_random_uuid() AS id, i,
        '2030-01-01T00:00:00+05'::timestamptz + (i::float8 / :operations) * interval '365 days' AS at,
        (100 + (i * 7919) % 500000)::bigint AS amount,
        1 + (i * 31) % :wallets AS payer, 1 + (i * 17 + 1) % :wallets AS payee
-FROM generate_series(1, :operations) i;
+FROM generate_series(1::bigint, :operations) i;
 INSERT INTO oson.operation (id, kind, status, amount, commission, payer_account, payee_account, receipt_number,
                             actor, created_at, operational_day)
 SELECT o.id, 'payment', 'completed', o.amount, 0, a.id, b.id, o.i, 'bench', o.at,

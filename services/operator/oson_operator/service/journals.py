@@ -8,6 +8,8 @@ whole set of operations. The turnover sheet's closing balance = opening + credit
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from sqlalchemy import Connection
 
 from oson_operator.domain.errors import NotFound
@@ -54,7 +56,7 @@ def account_journal(conn: Connection, account_id: str, period: Period, lang: Lan
     balance = opening
     for line in lines:
         balance += line.amount
-        rows.append((str(line.entry_id), line.operational_day.isoformat(), line.created_at.isoformat(),
+        rows.append((str(line.entry_id), line.operational_day.isoformat(), line.created_at.astimezone(UTC).isoformat(),
                      line.operation_id, t(line.operation_kind, lang),
                      _money(-line.amount) if line.amount < 0 else "", _money(line.amount) if line.amount > 0 else "",
                      _money(balance)))

@@ -8,6 +8,7 @@ generation carries their SHA-256).
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC
 
 from sqlalchemy import Connection
 
@@ -57,7 +58,8 @@ def executed_operations(conn: Connection, period: Period, lang: Language) -> Doc
                OutColumn(t("kind", lang)), OutColumn(t("status", lang)), OutColumn(t("amount", lang), True),
                OutColumn(t("commission", lang), True), OutColumn(t("payer", lang)), OutColumn(t("payee", lang)),
                OutColumn(t("reason", lang)))
-    rows = tuple((x.created_at.isoformat(), str(x.receipt_number) if x.receipt_number is not None else "", x.id,
+    rows = tuple((x.created_at.astimezone(UTC).isoformat(),
+                  str(x.receipt_number) if x.receipt_number is not None else "", x.id,
                   t(x.kind, lang), t(x.status, lang), format_amount(x.amount), format_amount(x.commission),
                   x.payer_account or "", x.payee_account or "", x.reason_code or "") for x in lines)
     done = [x for x in lines if x.status == "completed"]
