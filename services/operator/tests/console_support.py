@@ -141,8 +141,41 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+# Basic accessibility of what is on screen: one h1, every visible control labelled, table headers scoped,
+# alerts and the main landmark present. Run on every page a test takes a screenshot of.
+_A11Y_PROBLEMS = """() => {
+    const problems = [];
+    const visible = (el) => el.offsetParent !== null || el.getClientRects().length > 0;
+    const h1 = [...document.querySelectorAll('h1')].filter(visible);
+    if (h1.length !== 1) problems.push(`${h1.length} visible h1 elements`);
+    for (const el of document.querySelectorAll('input, select, textarea')) {
+        if (!visible(el) || el.type === 'hidden') continue;
+        const named = (el.labels && el.labels.length) || el.getAttribute('aria-label')
+            || el.getAttribute('aria-labelledby');
+        if (!named) problems.push(`unlabelled ${el.tagName.toLowerCase()} name=${el.name}`);
+    }
+    for (const th of document.querySelectorAll('thead th')) {
+        if (th.getAttribute('scope') !== 'col' && !th.closest('.document')) problems.push('thead th without scope');
+    }
+    for (const button of document.querySelectorAll('button')) {
+        if (visible(button) && !button.textContent.trim() && !button.getAttribute('aria-label')) {
+            problems.push('button without a name');
+        }
+    }
+    if (!document.querySelector('main#main')) problems.push('no main landmark');
+    if (!['kk', 'ru', 'en'].includes(document.documentElement.lang)) problems.push('html lang not set');
+    return problems;
+}"""
+
+
+def check_accessibility(page: Any) -> None:
+    problems = page.evaluate(_A11Y_PROBLEMS)
+    assert not problems, f"accessibility problems on {page.url}: {problems}"
+
+
 def screenshot(page: Any, name: str) -> Path:
-    """Keep a full-page screenshot as a test artifact (artifacts/console/<name>.png)."""
+    """Check the page's basic accessibility, then keep a full-page screenshot (artifacts/console/<name>.png)."""
+    check_accessibility(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from console_support import (  # noqa: F401  (fixtures: console, page)
     ConsoleWorld,
+    apache_headers,
     code_now,
     console_fixture,
     current_code,
@@ -148,7 +149,10 @@ def test_auditor_reads_the_event_log_with_filters(console: ConsoleWorld, page: A
 
 
 def test_language_menu_switches_texts_and_api_messages_and_is_remembered(console: ConsoleWorld, page: Any) -> None:
-    page.goto("/")
+    answer = page.goto("/")
+    # Served under the Apache role's policy: any inline script or style, or outside fetch, fails the tests.
+    assert answer.headers["content-security-policy"] == apache_headers()["Content-Security-Policy"]
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
     # Every text key exists in all three languages.
     missing = page.evaluate("""async () => {
         const langs = {};
@@ -179,3 +183,18 @@ def test_language_menu_switches_texts_and_api_messages_and_is_remembered(console
     page.get_by_label(kk["app.language"]).select_option("ru")
     expect(page.locator("h1")).to_have_text(ru["login.title"])
     expect(page.get_by_role("button", name=ru["login.submit"])).to_be_visible()
+
+
+def test_a_session_ended_on_the_server_returns_to_the_login_page_with_the_reason(
+        console: ConsoleWorld, page: Any) -> None:
+    login, password = staff_with_second_factor(console.settings, Role.AUDITOR)
+    log_in(page, console.settings, login, password)
+    # End the session behind the console's back, as an idle timeout or an administrator's reset would.
+    status = page.evaluate("""() => fetch('/api/auth/logout', {method: 'POST',
+        headers: {Authorization: `Bearer ${sessionStorage.getItem('oson.token')}`}}).then((r) => r.status)""")
+    assert status == 204
+    page.get_by_role("navigation").get_by_role("link", name="Participants").click()
+    expect(page).to_have_url(re.compile(r"#/login$"))
+    expect(page.locator("main [role=status]")).not_to_be_empty()  # the API's reason, in the user's language
+    assert page.evaluate("sessionStorage.getItem('oson.token')") is None
+    expect(page.get_by_role("navigation")).to_be_hidden()
