@@ -2,6 +2,7 @@
 
 import { amlCasePage, amlPage } from "./pages/aml.js";
 import { dashboardPage } from "./pages/dashboard.js";
+import { disputeNewPage, disputePage, disputesPage } from "./pages/disputes.js";
 import { eventsPage } from "./pages/events.js";
 import { incidentNewPage, incidentPage, incidentsPage } from "./pages/incidents.js";
 import { journalsPage } from "./pages/journals.js";
@@ -28,6 +29,9 @@ export const ROUTES = [
   { pattern: /^incidents$/, page: incidentsPage, capability: "incidents.view" },
   { pattern: /^incidents\/new$/, page: incidentNewPage, capability: "incidents.record" },
   { pattern: /^incidents\/([^/]+)$/, page: incidentPage, capability: "incidents.view" },
+  { pattern: /^disputes$/, page: disputesPage, capability: "disputes.view" },
+  { pattern: /^disputes\/new$/, page: disputeNewPage, capability: "disputes.act" },
+  { pattern: /^disputes\/([^/]+)$/, page: disputePage, capability: "disputes.view" },
   { pattern: /^aml$/, page: amlPage, capability: "aml.view" },
   { pattern: /^aml\/([^/]+)$/, page: amlCasePage, capability: "aml.view" },
 ];
@@ -41,5 +45,6 @@ export const NAV = [
   { path: "reports", label: "nav.reports", capability: "reports.view" },
   { path: "incidents", label: "nav.incidents", capability: "incidents.view" },
   { path: "aml", label: "nav.aml", capability: "aml.view" },
+  { path: "disputes", label: "nav.disputes", capability: "disputes.view" },
   { path: "events", label: "nav.events", capability: "events.view" },
 ];

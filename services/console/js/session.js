@@ -22,6 +22,8 @@ export const CAPABILITIES = {
   "incidents.change": ["admin", "operator"],
   "aml.view": READ,
   "aml.act": ["admin", "operator"],
+  "disputes.view": READ,
+  "disputes.act": ["admin", "operator"],
 };
 
 let me = null;

@@ -255,7 +255,8 @@ def console_fixture(pg: Any, first_upgrade: Any) -> Iterator[ConsoleWorld]:
     settings = pg.settings()
     with open_desk(settings) as desk:
         world = make_world(desk)
-        desk.pay(world.client_wallet, world.partner_wallet, "1500.00", expect=201)
+        payment = desk.pay(world.client_wallet, world.partner_wallet, "1500.00", expect=201).json()
+        world.payment = payment["operation"]["id"]  # type: ignore[attr-defined]
         world.client_balance = desk.balance(world.client_wallet)  # type: ignore[attr-defined]
     with serve(settings) as api_url, serve_console(api_url) as url, browser() as chromium:
         yield ConsoleWorld(settings, api_url, url, chromium, world)

@@ -133,6 +133,37 @@ def test_aml_list_import_freezes_the_match_and_the_case_is_released(console: Con
     screenshot(page, "aml-case")
 
 
+def test_operator_registers_a_written_claim_past_its_month_and_answers_it(console: ConsoleWorld, page: Any) -> None:
+    login, password = staff_with_second_factor(console.settings, Role.OPERATOR)
+    log_in(page, console.settings, login, password)
+    subject = f"Double charge {secrets.token_hex(3)}"
+    page.get_by_role("navigation").get_by_role("link", name="Claims").click()
+    page.get_by_role("link", name="Register a claim").click()
+    page.get_by_label("Claimant").fill("Aigerim Nurlanovna")
+    page.get_by_label("Address for the answer").fill("aigerim@example.kz")
+    page.get_by_label("Received by").select_option("email")
+    page.get_by_label("Subject").fill(subject)
+    page.get_by_label("Claim", exact=True).fill("I was charged twice for one purchase.")
+    page.get_by_label("Received", exact=True).fill(_almaty_local(datetime.now(ALMATY) - timedelta(days=32)))
+    page.get_by_label("Operation").fill(console.world.payment)
+    page.get_by_role("button", name="Register a claim").click()
+    expect(page.locator("h1")).to_contain_text(subject)
+    expect(page.locator("#dispute-deadline [data-state]")).to_have_attribute("data-state", "overdue")
+
+    page.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
+    expect(page.locator("#dash-disputes tbody tr").filter(has_text=subject)).to_have_count(1)
+    page.locator("#dash-disputes").get_by_role("link", name=subject).click()
+    work = page.locator("#act-dispute")
+    work.get_by_label("Status").select_option("answered")
+    work.get_by_label("Note").fill("Checked the ledger: one operation only.")
+    work.get_by_label("Written answer").fill("The second line on your statement is the commission.")
+    work.get_by_role("button", name="Save").click()
+    expect(page.locator("#dispute-status")).to_have_attribute("data-status", "answered")
+    expect(page.locator("#dispute-deadline [data-state]")).to_have_attribute("data-state", "done_late")
+    expect(page.locator("#act-dispute")).to_have_count(0)
+    screenshot(page, "dispute")
+
+
 def test_auditor_sees_incidents_and_aml_without_action_buttons(console: ConsoleWorld, page: Any) -> None:
     with api_session(console, Role.OPERATOR) as api:
         incident = api.post("/api/incidents", headers={"Idempotency-Key": str(uuid.uuid4())}, json={
