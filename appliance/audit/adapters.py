@@ -2,14 +2,13 @@
 
 Both come from other parts of the appliance: ``appliance.firewall.flowtest`` (``osonctl firewall test``)
 and the hardening role's programs on every VM, ``oson-hardening-check --json`` (format
-``oson-hardening-check/1``) and ``oson-lynis`` (prints ``hardening_index=NN``). When one of them is
+``oson-hardening-check/1``) and ``oson-lynis --report`` (the Lynis report), read with the role's parsers in
+``appliance.hardening``. When one of them is
 missing (an appliance deployed before the role existed) the evidence is a failure that says so.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from appliance.audit.evidence import FAIL, PASS, Evidence, unavailable
 
 HARDENING_CHECK = "/usr/local/sbin/oson-hardening-check"
 LYNIS_RUNNER = "/usr/local/sbin/oson-lynis"
-HARDENING_FORMAT = "oson-hardening-check/1"
 LYNIS_GOAL = 80
 CHECK_TASK = "Run the hardening check"
 LYNIS_TASK = "Run Lynis"
@@ -48,12 +46,6 @@ def firewall_evidence(inventory: Path) -> Evidence:
                     format_report(report), detail, {"summary": body.get("summary", {}), "ok": report.ok})
 
 
-def lynis_index(text: str) -> int | None:
-    """The hardening index from ``oson-lynis`` output or a Lynis report (``hardening_index=NN``)."""
-    match = re.search(r"^hardening_index=(\d+)\s*$", text, re.M)
-    return int(match.group(1)) if match else None
-
-
 def _host_result(results: dict[str, dict[str, Any]], host: str) -> tuple[str, str]:
     """(state, text): state is ok, missing (program not installed), or failed."""
     result = results.get(host)
@@ -71,8 +63,11 @@ def _host_result(results: dict[str, dict[str, Any]], host: str) -> tuple[str, st
 
 
 def hardening_hosts(report: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Per host: its controls (id, title, status, evidence, reason) and Lynis index; and the problems."""
+    """Per host: its controls (id, title, status, evidence, reason) and Lynis index; and the problems.
+
+    Both outputs are read by the hardening role's own parsers (appliance.hardening)."""
     from appliance.ansible_run import task_results
+    from appliance.hardening import HardeningReportError, parse_check_json, parse_lynis_report
 
     checks = task_results(report, CHECK_TASK)
     lynis = task_results(report, LYNIS_TASK)
@@ -87,24 +82,29 @@ def hardening_hosts(report: dict[str, Any]) -> tuple[list[dict[str, Any]], list[
             problems.append(f"{host}: the hardening check did not run: {text[:300]}")
         else:
             try:
-                document = json.loads(text.splitlines()[-1] if text else "{}")
-            except json.JSONDecodeError:
-                document = {}
-            if document.get("format") != HARDENING_FORMAT:
-                problems.append(f"{host}: unexpected hardening check output: {text[:200]}")
+                check = parse_check_json(text)
+            except HardeningReportError as exc:
+                problems.append(f"{host}: {exc}")
             else:
-                entry["controls"] = [{k: c.get(k) for k in ("id", "title", "status", "evidence", "reason")}
-                                     for c in document.get("controls", [])]
-                entry["summary"] = document.get("summary", {})
-                problems += [f"{host}: {c['id']} failed" for c in entry["controls"] if c["status"] == "fail"]
-                problems += [f"{host}: {e}" for e in document.get("errors", [])]
+                entry["controls"] = [{"id": c.id, "title": c.title, "status": c.status,
+                                      "evidence": list(c.evidence), "reason": c.reason} for c in check.controls]
+                entry["summary"] = dict(check.counts())
+                problems += [f"{host}: {c.id} failed" for c in check.with_status("fail")]
+                problems += [f"{host}: {e}" for e in check.errors]
         state, text = _host_result(lynis, host)
-        index = lynis_index(text) if state == "ok" else None
-        entry["lynis_index"] = index
-        if index is None:
-            problems.append(f"{host}: no Lynis hardening index ({text[:200] or 'no output'})")
-        elif index < LYNIS_GOAL:
-            problems.append(f"{host}: Lynis hardening index {index} is below the goal of {LYNIS_GOAL}")
+        if state != "ok":
+            problems.append(f"{host}: no Lynis hardening index: {text[:200] or 'no output'}")
+        else:
+            try:
+                lynis_report = parse_lynis_report(text)
+            except HardeningReportError as exc:
+                problems.append(f"{host}: {exc}")
+            else:
+                entry["lynis_index"] = lynis_report.hardening_index
+                entry["lynis_warnings"] = [f"{w.test_id}: {w.text}" for w in lynis_report.warnings]
+                if lynis_report.hardening_index < LYNIS_GOAL:
+                    problems.append(f"{host}: Lynis hardening index {lynis_report.hardening_index} is below the "
+                                    f"goal of {LYNIS_GOAL}")
         hosts.append(entry)
     return hosts, problems
 
@@ -114,7 +114,11 @@ def hardening_evidence(inventory: Path, report: dict[str, Any] | None) -> Eviden
     if report is None:
         return unavailable(cat.HARDENING, "Hardening checks and Lynis index", command,
                            "the audit playbook did not run")
-    hosts, problems = hardening_hosts(report)
+    try:
+        hosts, problems = hardening_hosts(report)
+    except ImportError as exc:
+        return unavailable(cat.HARDENING, "Hardening checks and Lynis index", command,
+                           f"the hardening report parsers are not installed ({exc})")
     if not hosts:
         return unavailable(cat.HARDENING, "Hardening checks and Lynis index", command, "no VM answered")
     lines = [f"{h['host']:12} lynis={h['lynis_index']}  " + " ".join(f"{k}={v}" for k, v in

@@ -43,7 +43,7 @@ def hardening_check(host: str, fail: str | None = None) -> str:
                  "reason": "container"}]
     if fail:
         controls.append({"id": fail, "title": "broken", "status": "fail", "evidence": ["y"], "reason": None})
-    return json.dumps({"format": adapters.HARDENING_FORMAT, "host": host, "checked_at": "2026-11-21T09:00:00Z",
+    return json.dumps({"format": "oson-hardening-check/1", "host": host, "checked_at": "2026-11-21T09:00:00Z",
                        "container": True, "summary": {"pass": 1, "fail": int(bool(fail)), "waived": 1},
                        "controls": controls, "errors": []})
 
