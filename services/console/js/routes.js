@@ -11,6 +11,7 @@ import { operationPage, operationsPage } from "./pages/operations.js";
 import { participantPage, participantsPage, walletPage } from "./pages/participants.js";
 import { reportsPage } from "./pages/reports.js";
 import { searchPage } from "./pages/search.js";
+import { staffPage, staffUserPage } from "./pages/staff.js";
 
 export const ROUTES = [
   { pattern: /^login$/, page: loginPage },
@@ -32,6 +33,8 @@ export const ROUTES = [
   { pattern: /^disputes$/, page: disputesPage, capability: "disputes.view" },
   { pattern: /^disputes\/new$/, page: disputeNewPage, capability: "disputes.act" },
   { pattern: /^disputes\/([^/]+)$/, page: disputePage, capability: "disputes.view" },
+  { pattern: /^staff$/, page: staffPage, capability: "staff.view" },
+  { pattern: /^staff\/([^/]+)$/, page: staffUserPage, capability: "staff.view" },
   { pattern: /^aml$/, page: amlPage, capability: "aml.view" },
   { pattern: /^aml\/([^/]+)$/, page: amlCasePage, capability: "aml.view" },
 ];
@@ -47,4 +50,5 @@ export const NAV = [
   { path: "aml", label: "nav.aml", capability: "aml.view" },
   { path: "disputes", label: "nav.disputes", capability: "disputes.view" },
   { path: "events", label: "nav.events", capability: "events.view" },
+  { path: "staff", label: "nav.staff", capability: "staff.view" },
 ];

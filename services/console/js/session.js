@@ -23,6 +23,8 @@ export const CAPABILITIES = {
   "aml.view": READ,
   "aml.act": ["admin", "operator"],
   "disputes.view": READ,
+  "staff.view": ["admin", "auditor"],
+  "staff.manage": ["admin"],
   "disputes.act": ["admin", "operator"],
 };
 

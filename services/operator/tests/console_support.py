@@ -26,7 +26,7 @@ import httpx
 import pytest
 import uvicorn
 import yaml
-from access_support import engine_for, make_staff, new_password, totp_secret, unique_login
+from access_support import engine_for, make_staff, totp_secret, unique_login
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +34,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from oson_operator.domain import passwords, totp
+from oson_operator.domain import totp
 from oson_operator.domain.access import Role
 from oson_operator.settings import Settings
 from oson_operator.storage import access as store
@@ -192,17 +192,6 @@ def staff_with_second_factor(settings: Settings, role: Role) -> tuple[str, str]:
     if totp_secret(settings, login) is None:
         with engine_for(settings).begin() as connection:
             store.update_staff(connection, login, datetime.now(UTC), totp_secret=totp.new_secret())
-    return login, password
-
-
-def new_staff_with_temporary_password(settings: Settings, role: Role) -> tuple[str, str]:
-    """A staff user as ``oson-operator staff create`` leaves it: temporary password, no TOTP yet."""
-    login, password = unique_login(role.value), new_password()
-    now = datetime.now(UTC)
-    with engine_for(settings).begin() as connection:
-        store.insert_staff(connection, login=login, full_name=f"New {role.value}", role=role,
-                           password_hash=passwords.hash_password(password), must_change_password=True, now=now,
-                           created_by="test")
     return login, password
 
 

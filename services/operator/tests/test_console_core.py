@@ -5,6 +5,7 @@ roles, and the language menu. Screenshots land in artifacts/console/."""
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from console_support import (  # noqa: F401  (fixtures: console, page)
@@ -14,7 +15,6 @@ from console_support import (  # noqa: F401  (fixtures: console, page)
     console_fixture,
     current_code,
     log_in,
-    new_staff_with_temporary_password,
     page_fixture,
     screenshot,
     staff_with_second_factor,
@@ -58,9 +58,25 @@ def test_login_asks_for_the_second_factor_and_shows_the_coded_error_for_a_wrong_
     assert page.evaluate("sessionStorage.getItem('oson.token')") is None
 
 
-def test_first_login_forces_a_new_password_then_the_second_factor(console: ConsoleWorld, page: Any) -> None:
-    login, temporary = new_staff_with_temporary_password(console.settings, Role.ADMIN)
-    page.goto("/")
+def test_admin_creates_a_user_whose_first_login_forces_a_new_password_then_the_second_factor(
+        console: ConsoleWorld, page: Any) -> None:
+    admin, admin_password = staff_with_second_factor(console.settings, Role.ADMIN)
+    log_in(page, console.settings, admin, admin_password)
+    page.get_by_role("navigation").get_by_role("link", name="Staff").click()
+    create = page.locator("#act-create")
+    create.locator("summary").click()
+    login = f"new-admin-{secrets.token_hex(3)}"
+    create.get_by_label("Login", exact=True).fill(login)
+    create.get_by_label("Full name").fill("Dana Seitkali")
+    create.get_by_label("Role").select_option("admin")
+    create.get_by_role("button", name="Create a user").click()
+    temporary = page.locator("[data-password]").get_attribute("data-password")
+    assert temporary
+    screenshot(page, "staff-created")
+    page.get_by_role("link", name=f"Open {login}").click()
+    expect(page.locator("#staff-state")).to_have_text("Must change the password")
+    page.get_by_role("button", name="Log out").click()
+
     page.get_by_label("Login", exact=True).fill(login)
     page.get_by_label("Password", exact=True).fill(temporary)
     page.get_by_role("button", name="Log in").click()
@@ -90,6 +106,7 @@ def test_first_login_forces_a_new_password_then_the_second_factor(console: Conso
     page.get_by_role("button", name="Confirm").click()
     expect(page).to_have_url(re.compile(r"#/dashboard$"))
     expect(page.locator("#nav")).to_be_visible()
+    expect(page.locator("#whoami")).to_contain_text("Dana Seitkali")
 
 
 def test_operator_browses_participants_wallets_and_operations(console: ConsoleWorld, page: Any) -> None:
@@ -97,6 +114,9 @@ def test_operator_browses_participants_wallets_and_operations(console: ConsoleWo
     log_in(page, console.settings, login, password)
     nav = page.get_by_role("navigation")
     expect(nav.get_by_role("link", name="Event log")).to_have_count(0)  # operators do not read the event log
+    expect(nav.get_by_role("link", name="Staff")).to_have_count(0)  # nor manage users
+    page.goto("/#/staff")
+    expect(page.locator("h1")).to_have_text("Your role cannot open this page")
 
     nav.get_by_role("link", name="Participants").click()
     expect(page.locator("h1")).to_have_text("Participants")
@@ -140,12 +160,23 @@ def test_auditor_reads_the_event_log_with_filters(console: ConsoleWorld, page: A
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("auth.login")
     expect(rows.first).to_contain_text(f"staff:{login}")
+    page.get_by_role("button", name="Verify the event log").click()
+    verdict = page.get_by_role("region", name="The event log is intact.")
+    expect(verdict).to_have_attribute("data-ok", "true")
     screenshot(page, "events")
     # A range the API refuses comes back as its coded message, next to the form.
     page.get_by_label("From").fill("2026-01-02T00:00")
     page.get_by_label("To").fill("2026-01-01T00:00")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("alert")).to_have_attribute("data-code", "EVENT_RANGE_INVALID")
+
+    # Auditors read the staff list and a user, and get no button that changes them.
+    page.get_by_role("navigation").get_by_role("link", name="Staff").click()
+    expect(page.locator("h1")).to_have_text("Staff users")
+    page.get_by_role("link", name=login, exact=True).click()
+    expect(page.locator("h1")).to_contain_text(login)
+    expect(page.locator("details.action")).to_have_count(0)
+    screenshot(page, "staff-auditor")
 
 
 def test_language_menu_switches_texts_and_api_messages_and_is_remembered(console: ConsoleWorld, page: Any) -> None:

@@ -5,7 +5,8 @@ import { api } from "../api.js";
 import { busy, formValues, h, showError, toast } from "../dom.js";
 import { t } from "../i18n.js";
 
-export function actionForm({ id, title, fields, submit, path, body = (values) => values, done, open = false }) {
+export function actionForm({ id, title, fields, submit, path, body = (values) => values, done, open = false,
+  method = "POST", idempotent = true }) {
   const errors = h("div", { class: "error-slot" });
   const form = h("form", { novalidate: true, "aria-labelledby": `${id}-title` }, fields, errors,
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, submit)));
@@ -13,7 +14,7 @@ export function actionForm({ id, title, fields, submit, path, body = (values) =>
     event.preventDefault();
     await busy(form, async () => {
       try {
-        const answer = await api(path, { method: "POST", body: body(formValues(form)), idempotent: true });
+        const answer = await api(path, { method, body: body(formValues(form)), idempotent });
         toast(t("action.done"));
         done(answer);
       } catch (error) {

@@ -1,7 +1,7 @@
 // The event log (§14.1(11)): who did what, to which record, when it started and ended, and the result.
 
 import { api } from "../api.js";
-import { button, dataTable, field, formValues, h, showError } from "../dom.js";
+import { button, dataTable, definitionList, field, formatCell, formValues, h, showError } from "../dom.js";
 import { almatyToIso, t } from "../i18n.js";
 
 const FILTERS = ["actor", "action", "record_type", "record_id", "result"];
@@ -10,6 +10,7 @@ export async function eventsPage(ctx) {
   const q = ctx.query;
   const errors = h("div", { class: "error-slot" });
   const results = h("div", { class: "results", "aria-live": "polite" });
+  const verifySlot = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "filters", role: "search", "aria-label": t("events.filters") },
     field({ name: "from", label: t("field.from"), kind: "datetime-local", value: q.from || "", hint: t("hint.almaty") }),
     field({ name: "to", label: t("field.to"), kind: "datetime-local", value: q.to || "" }),
@@ -20,9 +21,34 @@ export async function eventsPage(ctx) {
     event.preventDefault();
     ctx.navigate("events", formValues(form));
   });
-  ctx.main.append(h("h1", { id: "page-title" }, t("events.title")), form, errors, results);
+  ctx.main.append(h("div", { class: "page-head" }, h("h1", { id: "page-title" }, t("events.title")),
+    h("div", { class: "page-actions" }, button(t("events.verify"), verify))), verifySlot, form, errors, results);
 
   const cursors = [null];
+  // The hash chains and signed checkpoints, checked by the API; it names the first bad record.
+  async function verify(event) {
+    event.target.disabled = true;
+    verifySlot.replaceChildren(h("p", { role: "status" }, t("events.verifying")));
+    try {
+      const report = await api("/api/events/verify");
+      verifySlot.replaceChildren(h("section", { class: `card verify ${report.ok ? "verify-ok" : "verify-bad"}`,
+        "aria-labelledby": "verify-title", dataset: { ok: String(report.ok) } },
+      h("h2", { id: "verify-title", class: report.ok ? "status-ok" : "status-bad" },
+        report.ok ? t("events.intact") : t("events.broken")),
+      definitionList([
+        [t("events.checked"), String(report.events_checked)],
+        [t("events.checkpoints"), `${report.checkpoints_checked} / ${report.checkpoint_files_checked}`],
+        [t("events.signatures"), report.signatures_checked ? t("aml.yes") : t("aml.no")],
+        [t("events.latest_checkpoint"), report.latest_checkpoint
+          ? `${formatCell(report.latest_checkpoint.created_at, "datetime")} · ${report.latest_checkpoint.key_id}` : "—"],
+      ]),
+      report.problems.length ? h("ul", { role: "alert" }, report.problems.map((p) => h("li", {}, p.message))) : null));
+    } catch (error) {
+      showError(verifySlot, error);
+    } finally {
+      event.target.disabled = false;
+    }
+  }
   async function load(cursor) {
     results.setAttribute("aria-busy", "true");
     try {
