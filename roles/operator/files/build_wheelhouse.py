@@ -12,6 +12,9 @@ the role copies), ``project_wheel``, ``wheels`` (name -> sha256), ``digest`` (of
 
 When the sources, the constraints and the interpreter are those of the last build and the wheels
 in ``--dest`` are intact, pip is not run at all: a redeploy without changes needs no index.
+
+With ``--bundle FILE`` (an offline bundle of ``osonctl bundle``) the wheel set is taken from the
+bundle instead, after checking it against the bundle's manifest; pip is never run.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def load_manifest(dest: Path) -> dict[str, object]:
 def write_archive(dest: Path, wheels: dict[str, str]) -> None:
     """One reproducible tar of the wheel set (sorted, zero mtimes and owners): copied as one file."""
     scratch = dest / f".{ARCHIVE}.tmp"
-    with tarfile.open(scratch, "w", format=tarfile.USTAR_FORMAT) as archive:
+    with tarfile.open(scratch, "w", format=tarfile.PAX_FORMAT) as archive:
         for name in sorted(wheels):
             info = tarfile.TarInfo(name)
             info.size = (dest / name).stat().st_size
@@ -159,13 +162,75 @@ def build(source: Path, dest: Path, force: bool) -> dict[str, object]:
     }
 
 
+BUNDLE_TOP = "oson-bundle/"
+
+
+def _bundle_member(bundle: tarfile.TarFile, name: str) -> bytes:
+    try:
+        handle = bundle.extractfile(BUNDLE_TOP + name)
+    except KeyError:
+        handle = None
+    if handle is None:
+        raise SystemExit(f"the bundle has no {name}: rebuild it with `osonctl bundle`")
+    return handle.read()
+
+
+def from_bundle(bundle_file: Path, dest: Path) -> dict[str, object]:
+    """The wheel set of an offline bundle, checked against its manifest, brought into ``dest``."""
+    if not bundle_file.is_file():
+        raise SystemExit(f"{bundle_file}: no such bundle (oson_bundle_file); build one with `osonctl bundle`")
+    with tarfile.open(bundle_file) as bundle:
+        manifest = json.loads(_bundle_member(bundle, "manifest.json"))
+        report = json.loads(_bundle_member(bundle, "wheelhouse.json"))
+        expected = manifest["files"]["wheelhouse.tar"]["sha256"]
+        existing = current_wheels(dest)
+        known = load_manifest(dest)
+        changed = not (known.get("source_digest") == f"bundle:{expected}" and known.get("wheels") == existing
+                       and (dest / ARCHIVE).is_file() and sha256(dest / ARCHIVE) == known.get("archive_sha256"))
+        if changed:
+            data = _bundle_member(bundle, "wheelhouse.tar")
+            if hashlib.sha256(data).hexdigest() != expected:
+                raise SystemExit(f"{bundle_file}: wheelhouse.tar does not match the bundle's manifest (damaged "
+                                 "or altered): copy the bundle again")
+            dest.mkdir(parents=True, exist_ok=True)
+            for name in existing:
+                (dest / name).unlink()
+            (dest / ARCHIVE).write_bytes(data)
+            with tarfile.open(dest / ARCHIVE) as wheels:
+                for member in wheels.getmembers():
+                    handle = wheels.extractfile(member)
+                    if handle is None or "/" in member.name or not member.name.endswith(".whl"):
+                        raise SystemExit(f"{bundle_file}: unexpected member {member.name!r} in wheelhouse.tar")
+                    (dest / member.name).write_bytes(handle.read())
+            (dest / MANIFEST).write_text(json.dumps(
+                {"source_digest": f"bundle:{expected}", "wheels": current_wheels(dest),
+                 "archive_sha256": sha256(dest / ARCHIVE)}, indent=1, sort_keys=True) + "\n")
+    wheels = current_wheels(dest)
+    if wheels != report["wheels"]:
+        raise SystemExit(f"{bundle_file}: the unpacked wheels differ from the bundle's wheelhouse.json")
+    return {
+        "changed": changed,
+        "dest": str(dest),
+        "archive": str(dest / ARCHIVE),
+        "platform": report["platform"],
+        "project_wheel": report["project_wheel"],
+        "wheels": wheels,
+        "digest": set_digest(wheels),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, required=True, help="the services/operator directory")
     parser.add_argument("--dest", type=Path, required=True, help="wheelhouse directory to maintain")
     parser.add_argument("--force", action="store_true", help="run pip even if nothing seems to have changed")
+    parser.add_argument("--bundle", default="", help="take the wheels from this offline bundle instead of pip "
+                        "(empty: build with pip)")
     args = parser.parse_args()
-    result = build(args.source.resolve(), args.dest.resolve(), args.force)
+    if args.bundle:
+        result = from_bundle(Path(args.bundle).resolve(), args.dest.resolve())
+    else:
+        result = build(args.source.resolve(), args.dest.resolve(), args.force)
     print(json.dumps(result, sort_keys=True))
     return 0
 
