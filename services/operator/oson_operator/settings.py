@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         60.0, ge=0, description="how often the service writes a signed checkpoint (0 disables)"
     )
 
+    # Electronic documents (§14.1(10), §VII): outgoing documents are signed with this key, kept off the database.
+    document_signing_key_file: Path | None = Field(
+        None, description="PEM Ed25519 private key that signs outgoing electronic documents"
+    )
+
     # Business configuration (§6.1 limits, §8.2 tariffs): a YAML file; built-in defaults when unset.
     business_config_file: Path | None = Field(
         None, description="YAML with the MCI per year, limits and tariffs (see docs/business-config.md)"

@@ -37,6 +37,8 @@ class WalletState:
     holder_name: str
     holder_iin_bin: str
     holder_tariff: str | None
+    # An AML case in force on the holder (list match §16.2.7, under control §16.3): debits stop, credits pass.
+    aml_frozen: bool = False
 
     def block_in_force(self, now: datetime) -> str | None:
         """The block mode in force now (an AML block ends by itself at ``blocked_until``)."""
@@ -71,6 +73,8 @@ def limit_holder(wallet: WalletState) -> LimitHolder | None:
 def check_can_debit(wallet: WalletState, now: datetime) -> None:
     if wallet.holder_status != "active":
         raise Refusal("PARTICIPANT_NOT_ACTIVE", params={"status": wallet.holder_status})
+    if wallet.aml_frozen:
+        raise Refusal("WALLET_FROZEN_AML")
     if wallet.block_in_force(now) is not None:
         raise Refusal("WALLET_BLOCKED")
 

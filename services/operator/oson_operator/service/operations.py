@@ -235,6 +235,8 @@ class Operations:
             assert payee_id is not None and payer_id is not None
             wallets = self._lock(conn, payee_id, payer_id)
             payee, payer = wallets[payee_id], wallets[payer_id]
+            if payee.aml_frozen:
+                raise Refusal("WALLET_FROZEN_AML")
             if payee.block_in_force(now) is not None:
                 raise Refusal("WALLET_BLOCKED")
             rules.check_can_credit(payer, now)

@@ -13,6 +13,7 @@ from oson_operator.domain.calendar import add_working_days, operational_day
 from oson_operator.domain.clock import Clock
 from oson_operator.domain.errors import Conflict, NotFound, Refusal
 from oson_operator.domain.money import format_amount
+from oson_operator.service.aml import screen_new_participant
 from oson_operator.service.transaction import Command, Outcome, execute
 from oson_operator.storage import registry
 from oson_operator.storage.ledger import lock_wallets
@@ -68,6 +69,8 @@ class Registry:
                 identification="unidentified" if kind == "individual" else None,  # §11.1.6
                 legal_form=fields.get("legal_form"), tariff=fields.get("tariff"), details=details, now=now,
                 actor=command.principal.actor)
+            # §16.2.6: screened against the terrorist list on registration; a match freezes at once.
+            screen_new_participant(conn, command, now, self.config.holidays, row.id)
             return Outcome(201, {"participant": participant_view(row)}, "participant", row.id)
         return execute(self.engine, command, work)
 

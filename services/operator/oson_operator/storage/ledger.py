@@ -18,7 +18,9 @@ COMMISSION_ACCOUNT = "00000000-0000-4000-8000-00000000000b"
 
 _WALLET_COLUMNS = """
     a.id::text, a.balance, a.status, a.block_mode, a.blocked_until, a.issuer_id::text,
-    p.id::text, p.kind, p.status, p.identification, p.name, p.iin_bin, p.tariff
+    p.id::text, p.kind, p.status, p.identification, p.name, p.iin_bin, p.tariff,
+    EXISTS (SELECT 1 FROM oson.aml_case c WHERE c.participant_id = p.id
+            AND c.status IN ('frozen', 'under_control'))
 """
 
 
