@@ -63,6 +63,7 @@ def test_operator_records_an_incident_and_works_its_deadlines(console: ConsoleWo
     page.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
     dashboard = page.locator("#dash-incidents")
     expect(dashboard.locator("tbody tr").filter(has_text=title)).to_have_count(2)  # the plan and the card
+    expect(page.locator("#dash-counts [data-count=open_incidents]")).to_have_text(re.compile(r"^[1-9]\d*\+?$"))
     screenshot(page, "dashboard-deadlines")
 
     page.goto(url)

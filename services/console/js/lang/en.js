@@ -438,4 +438,11 @@ export default {
   "staff.disable_hint": "The user's sessions end; the account is kept.",
   "staff.enable": "Enable the user",
   "staff.enable_hint": "The user can log in again.",
+
+  "dashboard.counts": "Waiting for action",
+  "dashboard.open_incidents": "Open incidents",
+  "dashboard.frozen": "Wallets frozen by a list match",
+  "dashboard.under_control": "Participants under control",
+  "dashboard.queued_reports": "Reports not yet sent",
+  "dashboard.claims_open": "Claims not yet worked",
 };

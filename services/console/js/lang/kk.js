@@ -438,4 +438,11 @@ export default {
   "staff.disable_hint": "Пайдаланушының сеанстары аяқталады; есептік жазба сақталады.",
   "staff.enable": "Пайдаланушыны қосу",
   "staff.enable_hint": "Пайдаланушы қайта кіре алады.",
+
+  "dashboard.counts": "Әрекетті күтуде",
+  "dashboard.open_incidents": "Ашық инциденттер",
+  "dashboard.frozen": "Тізбе бойынша тоқтатылған әмияндар",
+  "dashboard.under_control": "Бақылаудағы қатысушылар",
+  "dashboard.queued_reports": "Жіберілмеген хабарламалар",
+  "dashboard.claims_open": "Қаралмаған шағымдар",
 };

@@ -438,4 +438,11 @@ export default {
   "staff.disable_hint": "Сеансы пользователя завершатся; учётная запись сохраняется.",
   "staff.enable": "Включить пользователя",
   "staff.enable_hint": "Пользователь снова сможет войти.",
+
+  "dashboard.counts": "Ожидает действий",
+  "dashboard.open_incidents": "Открытые инциденты",
+  "dashboard.frozen": "Кошельки, замороженные по перечню",
+  "dashboard.under_control": "Участники на контроле",
+  "dashboard.queued_reports": "Неотправленные сообщения",
+  "dashboard.claims_open": "Претензии без движения",
 };

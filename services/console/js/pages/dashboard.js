@@ -36,6 +36,38 @@ export async function dashboardPage(ctx) {
     jobs.push(fill(body, widget.load));
   }
 
+  {
+    // Counts of what is waiting for someone; lists are read up to LIMIT rows ("500+" beyond).
+    const LIMIT = 500;
+    const count = async (path, query, key) => {
+      const rows = (await api(path, { query: { ...query, limit: LIMIT } }))[key];
+      return rows.length >= LIMIT ? `${LIMIT}+` : String(rows.length);
+    };
+    const counts = [];
+    if (session.can("incidents.view")) {
+      counts.push(["dashboard.open_incidents", "#/incidents?status=open", () => count("/api/incidents", { status: "open" }, "incidents")]);
+    }
+    if (session.can("aml.view")) {
+      counts.push(["dashboard.frozen", "#/aml?status=frozen", () => count("/api/aml/cases", { status: "frozen" }, "cases")]);
+      counts.push(["dashboard.under_control", "#/aml?status=under_control",
+        () => count("/api/aml/cases", { status: "under_control" }, "cases")]);
+      counts.push(["dashboard.queued_reports", "#/aml", () => count("/api/aml/reports", { status: "queued" }, "reports")]);
+    }
+    if (session.can("disputes.view")) {
+      counts.push(["dashboard.claims_open", "#/disputes?status=registered",
+        () => count("/api/disputes", { status: "registered" }, "disputes")]);
+    }
+    if (counts.length) {
+      const { section, body } = card("dashboard.counts", "dash-counts");
+      grid.append(section);
+      jobs.push(fill(body, async () => {
+        const values = await Promise.all(counts.map(([, , load]) => load().catch(() => "—")));
+        return definitionList(counts.map(([key, href], i) => [link(href, t(key)),
+          h("span", { dataset: { count: key.split(".")[1] } }, values[i])]));
+      }));
+    }
+  }
+
   if (session.can("ledger.check")) {
     const { section, body } = card("dashboard.ledger", "dash-ledger");
     grid.append(section);
