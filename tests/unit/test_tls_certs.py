@@ -112,3 +112,40 @@ def test_ca_rotation_keeps_the_old_ca_trusted_until_it_is_retired(tmp_path: Path
     bundle = after["vault_pki_ca_cert_pem"].strip() + "\n"
     assert _verifies(bundle, new_cert, tmp_path)
     assert not _verifies(bundle, old_cert, tmp_path)
+
+
+def _render_bundle(tmp_path: Path, ca_pem: str, previous_pem: str) -> str:
+    """The pki role's ca.crt content, rendered by Ansible from the role's own vars file."""
+    import json
+    import sys
+
+    playbook = tmp_path / "bundle.yml"
+    playbook.write_text(
+        "- hosts: localhost\n  gather_facts: false\n"
+        f"  vars_files: [{ROOT / 'roles' / 'pki' / 'vars' / 'main.yml'}]\n"
+        "  tasks:\n    - ansible.builtin.copy:\n        content: \"{{ pki_ca_bundle }}\"\n"
+        f"        dest: {tmp_path / 'ca.crt'}\n        mode: \"0644\"\n", encoding="utf-8")
+    variables = tmp_path / "vars.json"
+    variables.write_text(json.dumps({"pki_ca_cert_pem": ca_pem, "pki_ca_previous_cert_pem": previous_pem,
+                                     "ansible_python_interpreter": sys.executable}),
+                         encoding="utf-8")
+    done = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           str(playbook), "-e", f"@{variables}"], capture_output=True, text=True, timeout=120,
+                          check=False, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return (tmp_path / "ca.crt").read_text(encoding="ascii")
+
+
+def test_the_pki_role_bundle_holds_the_ca_and_the_previous_ca_during_the_overlap(
+        tmp_path: Path, inventory: Path, topology: Topology) -> None:
+    before = secrets.load_secrets(inventory, topology)
+    ca = before["vault_pki_ca_cert_pem"]
+    # Outside a rotation the file is the CA certificate exactly as before (a converge changes nothing).
+    assert _render_bundle(tmp_path, ca, "") == ca.strip() + "\n"
+    old_cert = _host_cert(ca, before["vault_pki_ca_key_pem"], "oson1")
+    certs.rotate_ca_in_vault(inventory, topology)
+    during = secrets.load_secrets(inventory, topology)
+    bundle = _render_bundle(tmp_path, during["vault_pki_ca_cert_pem"], during[certs.PREVIOUS_CA_KEY])
+    assert bundle.count("-----BEGIN CERTIFICATE-----") == 2 and "\\n" not in bundle
+    new_cert = _host_cert(during["vault_pki_ca_cert_pem"], during["vault_pki_ca_key_pem"], "oson1")
+    assert _verifies(bundle, old_cert, tmp_path) and _verifies(bundle, new_cert, tmp_path)
