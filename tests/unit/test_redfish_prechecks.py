@@ -118,3 +118,24 @@ def test_stricter_minimums_fail_the_good_server() -> None:
     checks = {f.check: f for f in evaluate_server("x", inv, HardwareMinimums(ilo_firmware="3.01", system_rom="2.80"))}
     assert not checks["iLO firmware"].ok and "need iLO 5 3.01" in checks["iLO firmware"].detail
     assert not checks["System ROM"].ok
+
+
+def test_the_recorder_writes_what_the_prechecks_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from appliance.hwchecks.record import main as record
+
+    monkeypatch.setenv("OSON_BMC_USERNAME", USER)
+    monkeypatch.setenv("OSON_BMC_PASSWORD", PASSWORD)
+    monkeypatch.setenv("OSON_MSA_USERNAME", USER)
+    monkeypatch.setenv("OSON_MSA_PASSWORD", PASSWORD)
+    with RecordedController(OK_SERVER, OK_MSA, USER, PASSWORD) as bmc:
+        assert record(["redfish", "--address", bmc.baseuri, "--out", str(tmp_path / "rf")]) == 0
+        assert record(["msa", "--address", bmc.baseuri, "--out", str(tmp_path / "msa"), "--scrub"]) == 0
+    recorded = sorted(p.relative_to(tmp_path / "rf") for p in (tmp_path / "rf").rglob("index.json"))
+    source = sorted(p.relative_to(OK_SERVER[0]) for p in OK_SERVER[0].rglob("index.json"))
+    assert recorded == source
+    for rel in recorded:
+        assert json.loads((tmp_path / "rf" / rel).read_text()) == json.loads((OK_SERVER[0] / rel).read_text())
+    assert "SCRUBBED" in (tmp_path / "msa/disks.xml").read_text()
+    assert "<PROPERTY" in (tmp_path / "msa/controllers.xml").read_text()
