@@ -125,8 +125,13 @@ def test_the_incident_card(running_pg: PostgresServer) -> None:
         assert "Payment &lt;script&gt; injection" in html.text and "<script>" not in html.text
         assert "@media print" in html.text
         assert office.get(path, format="html").content == html.content  # deterministic
-        rows = dict(csv.reader(io.StringIO(office.get(path, format="csv").text)))
-        assert rows["Urgent measures (§13.7)"] == "Freeze wallets"
-        assert rows["Category (§13.9)"].startswith("§13.9.5 ")
+        assert "print-preview" in office.get(path, format="print").text
+        lines = list(csv.reader(io.StringIO(office.get(path, format="csv").content.decode("utf-8-sig"))))
+        fields = {line[0]: line[1] for line in lines if len(line) == 2}
+        assert fields["Urgent measures (§13.7)"] == "Freeze wallets"
+        assert fields["Category (§13.9)"].startswith("§13.9.5 ")
+        pdf = office.get(path, format="pdf")
+        assert pdf.content.startswith(b"%PDF") and "attachment" in pdf.headers["content-disposition"]
+        assert office.get(path, format="pdf").content == pdf.content
         actions = [a for a, _ in events_of(running_pg.settings(), incident["id"])]
-        assert actions.count("incident.card") == 4
+        assert actions.count("incident.card") == 7

@@ -1,4 +1,4 @@
-"""The information-security incident card of §13.10 (one per incident): JSON, HTML (screen and print), CSV.
+"""The information-security incident card of §13.10 (one per incident): JSON, HTML, print, CSV, PDF.
 
 The card's fields follow the register of §13.8 and the kinds of §13.9: who reports, the incident, when it
 was detected, its category, the systems affected, the measures taken (§13.7), the corrective actions
@@ -7,9 +7,7 @@ proposed, and where it stands. Times are shown in Almaty time. Same incident, sa
 
 from __future__ import annotations
 
-import csv
-import html
-import io
+import json
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +15,7 @@ from oson_operator.domain.business import BusinessConfig
 from oson_operator.domain.calendar import ALMATY
 from oson_operator.domain.case_deadlines import nbk_report_due, response_plan_due
 from oson_operator.domain.incidents import CATEGORIES, reportable
+from oson_operator.output.model import Document, OutColumn, Rendered, Section, render
 from oson_operator.storage.incidents import IncidentRow
 
 CARD_FORMAT = "oson.incident-card.v1"
@@ -67,7 +66,7 @@ _LABELS = {
 }
 
 
-def _rows(document: dict[str, Any]) -> list[tuple[str, str]]:
+def _rows(document: dict[str, Any]) -> list[tuple[str, ...]]:
     incident, times, response = document["incident"], document["times"], document["response"]
     organization = document["organization"]
     category = f"{incident['category_clause']} {incident['category_title']}"
@@ -86,31 +85,21 @@ def _rows(document: dict[str, Any]) -> list[tuple[str, str]]:
     return [(_LABELS[key], value) for key, value in values]
 
 
-_STYLE = """body{font-family:sans-serif;margin:2em;color:#111}h1{font-size:1.3em}
-table{border-collapse:collapse;width:100%}th,td{border:1px solid #888;padding:.3em .5em;text-align:left;
-vertical-align:top}th{width:30%;background:#f0f0f0}td{white-space:pre-wrap}
-@media print{body{margin:0}@page{size:A4;margin:15mm}tr{page-break-inside:avoid}h2{page-break-after:avoid}}"""
+def card_document(document: dict[str, Any]) -> Document:
+    """The card for the shared renderers (output/): HTML, print, CSV and PDF."""
+    number = str(document["incident"]["number"])
+    fields = Section("Card", (OutColumn("Field"), OutColumn("Value")), tuple(_rows(document)))
+    history = Section("History", (OutColumn("Time"), OutColumn("Step"), OutColumn("Status"), OutColumn("Note"),
+                                  OutColumn("By")),
+                      tuple((h["at"], h["action"], h["status"], h["note"], h["by"]) for h in document["history"]))
+    return Document(title=f"Information-security incident card No. {number}", sections=(fields, history),
+                    parameters=(("Format", CARD_FORMAT), ("Time zone", "Asia/Almaty")), language="en",
+                    footer="National Bank form of §13.10; one card per incident")
 
 
-def card_html(document: dict[str, Any]) -> str:
-    esc = html.escape
-    lines = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>Incident card {esc(str(document['incident']['number']))}</title>",
-             f"<style>{_STYLE}</style></head><body>",
-             f"<h1>Information-security incident card No. {esc(str(document['incident']['number']))}</h1>",
-             "<table>"]
-    lines += [f"<tr><th>{esc(label)}</th><td>{esc(value)}</td></tr>" for label, value in _rows(document)]
-    lines += ["</table>", "<h2>History</h2>", "<table><tr><th>Time</th><th>Step</th><th>Status</th>"
-              "<th>Note</th><th>By</th></tr>"]
-    lines += [f"<tr><td>{esc(h['at'])}</td><td>{esc(h['action'])}</td><td>{esc(h['status'])}</td>"
-              f"<td>{esc(h['note'])}</td><td>{esc(h['by'])}</td></tr>" for h in document["history"]]
-    lines += ["</table>", "</body></html>", ""]
-    return "\n".join(lines)
-
-
-def card_csv(document: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["field", "value"])
-    writer.writerows(_rows(document))
-    return out.getvalue()
+def render_card(document: dict[str, Any], fmt: str) -> Rendered:
+    """``json`` (canonical: sorted keys) or one of the output module's formats (html, print, csv, pdf)."""
+    if fmt == "json":
+        body = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2).encode()
+        return Rendered(body, "application/json", "json")
+    return render(card_document(document), fmt)

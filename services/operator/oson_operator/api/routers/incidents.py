@@ -7,7 +7,6 @@ lists the response plans (24 h) and National Bank cards (48 h) that are late or 
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -21,7 +20,7 @@ from oson_operator.api.security import audit_for, require_roles
 from oson_operator.domain.access import Principal, Role
 from oson_operator.domain.errors import NotFound
 from oson_operator.domain.incidents import Category
-from oson_operator.service.incident_card import card, card_csv, card_html
+from oson_operator.service.incident_card import card, render_card
 from oson_operator.service.incidents import Incidents, incident_view
 from oson_operator.storage import incidents as store
 from oson_operator.storage.events import append_event
@@ -114,27 +113,23 @@ def get_incident(request: Request, incident_id: str,
     return {"incident": incident_view(row, request.app.state.clock.now()), "history": history}
 
 
-@router.get("/{incident_id}/card", summary="The incident card of §13.10 (json, html or csv)")
-def incident_card(request: Request, incident_id: str, format: Literal["json", "html", "csv"] = "json",
+@router.get("/{incident_id}/card", summary="The incident card of §13.10 (json, html, print, csv or pdf)")
+def incident_card(request: Request, incident_id: str,
+                  format: Literal["json", "html", "print", "csv", "pdf"] = "json",
                   principal: Principal = Depends(require_roles(*READERS))) -> Response:
     require_uuid(incident_id, "INCIDENT_NOT_FOUND")
     with request.app.state.engine.begin() as conn:
         row = store.get_incident(conn, incident_id)
         if row is None:
             raise NotFound("INCIDENT_NOT_FOUND", params={"incident_id": incident_id})
-        document = card(row, store.steps(conn, incident_id), request.app.state.business_config)
-        if format == "html":
-            body, media = card_html(document).encode(), "text/html; charset=utf-8"
-        elif format == "csv":
-            body, media = card_csv(document).encode(), "text/csv; charset=utf-8"
-        else:
-            body = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2).encode()
-            media = "application/json"
+        rendered = render_card(card(row, store.steps(conn, incident_id), request.app.state.business_config), format)
         append_event(conn, audit_for(request, principal.actor).event(
             "incident.card", record_type="incident", record_id=incident_id,
-            details={"format": format, "sha256": hashlib.sha256(body).hexdigest()}))
-    name = f"incident-card-{row.number}.{format}"
-    return Response(body, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})
+            details={"format": format, "sha256": hashlib.sha256(rendered.body).hexdigest()}))
+    name = f"incident-card-{row.number}.{rendered.extension}"
+    disposition = "attachment" if format in ("csv", "pdf") else "inline"
+    return Response(rendered.body, media_type=rendered.media_type,
+                    headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
 
 
 @router.post("/{incident_id}/response-plan", summary="Set or revise the urgent response plan (§13.7, 24 h)")
