@@ -58,7 +58,9 @@ async function errorFrom(response) {
   }
   const err = body && body.error;
   if (err) {
-    return new ApiError(response.status, err.code, err.message, body.problems || [], body.request_id, err.params || {});
+    const error = new ApiError(response.status, err.code, err.message, body.problems || [], body.request_id, err.params || {});
+    error.body = body; // some refusals carry the record they left (e.g. a refused document, archived)
+    return error;
   }
   const code = response.status === 502 || response.status === 503 || response.status === 504
     ? "SERVICE_UNAVAILABLE" : `HTTP_${response.status}`;

@@ -3,6 +3,7 @@
 import { amlCasePage, amlPage } from "./pages/aml.js";
 import { dashboardPage } from "./pages/dashboard.js";
 import { disputeNewPage, disputePage, disputesPage } from "./pages/disputes.js";
+import { documentPage, documentsPage } from "./pages/documents.js";
 import { eventsPage } from "./pages/events.js";
 import { incidentNewPage, incidentPage, incidentsPage } from "./pages/incidents.js";
 import { journalsPage } from "./pages/journals.js";
@@ -33,6 +34,8 @@ export const ROUTES = [
   { pattern: /^disputes$/, page: disputesPage, capability: "disputes.view" },
   { pattern: /^disputes\/new$/, page: disputeNewPage, capability: "disputes.act" },
   { pattern: /^disputes\/([^/]+)$/, page: disputePage, capability: "disputes.view" },
+  { pattern: /^documents$/, page: documentsPage, capability: "documents.view" },
+  { pattern: /^documents\/([^/]+)$/, page: documentPage, capability: "documents.view" },
   { pattern: /^staff$/, page: staffPage, capability: "staff.view" },
   { pattern: /^staff\/([^/]+)$/, page: staffUserPage, capability: "staff.view" },
   { pattern: /^aml$/, page: amlPage, capability: "aml.view" },
@@ -49,6 +52,7 @@ export const NAV = [
   { path: "incidents", label: "nav.incidents", capability: "incidents.view" },
   { path: "aml", label: "nav.aml", capability: "aml.view" },
   { path: "disputes", label: "nav.disputes", capability: "disputes.view" },
+  { path: "documents", label: "nav.documents", capability: "documents.view" },
   { path: "events", label: "nav.events", capability: "events.view" },
   { path: "staff", label: "nav.staff", capability: "staff.view" },
 ];

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ import pytest
 import uvicorn
 import yaml
 from access_support import engine_for, make_staff, totp_secret, unique_login
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -241,14 +244,22 @@ def console_fixture(pg: Any, first_upgrade: Any) -> Iterator[ConsoleWorld]:
 
     if not pg.is_running():
         pg.start()
-    settings = pg.settings()
+    # The appliance's document signing key (outgoing documents are signed with it).
+    key_dir = Path(tempfile.mkdtemp(prefix="oson-console-"))
+    signing_key = key_dir / "documents.key"
+    signing_key.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    settings = pg.settings(document_signing_key_file=signing_key)
     with open_desk(settings) as desk:
         world = make_world(desk)
         payment = desk.pay(world.client_wallet, world.partner_wallet, "1500.00", expect=201).json()
         world.payment = payment["operation"]["id"]  # type: ignore[attr-defined]
         world.client_balance = desk.balance(world.client_wallet)  # type: ignore[attr-defined]
-    with serve(settings) as api_url, serve_console(api_url) as url, browser() as chromium:
-        yield ConsoleWorld(settings, api_url, url, chromium, world)
+    try:
+        with serve(settings) as api_url, serve_console(api_url) as url, browser() as chromium:
+            yield ConsoleWorld(settings, api_url, url, chromium, world)
+    finally:
+        shutil.rmtree(key_dir, ignore_errors=True)
 
 
 @pytest.fixture(name="page")

@@ -22,6 +22,8 @@ from console_support import (  # noqa: F401  (fixtures: console, page)
     screenshot,
     staff_with_second_factor,
 )
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from playwright.sync_api import expect
 from sqlalchemy import text
 
@@ -163,6 +165,70 @@ def test_operator_registers_a_written_claim_past_its_month_and_answers_it(consol
     expect(page.locator("#dispute-deadline [data-state]")).to_have_attribute("data-state", "done_late")
     expect(page.locator("#act-dispute")).to_have_count(0)
     screenshot(page, "dispute")
+
+
+def test_documents_received_with_a_registered_key_are_accepted_tampered_ones_refused_and_sent_ones_signed(
+        console: ConsoleWorld, page: Any) -> None:
+    partner_key = Ed25519PrivateKey.generate()
+    pem = partner_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    counterparty = f"halyk-{secrets.token_hex(3)}"
+    register = f"register;2026-11-21;{secrets.token_hex(4)}\n".encode()
+    login, password = staff_with_second_factor(console.settings, Role.ADMIN)
+    log_in(page, console.settings, login, password)
+    page.get_by_role("navigation").get_by_role("link", name="Documents").click()
+    add_key = page.locator("#act-key")
+    add_key.locator("summary").click()
+    add_key.get_by_label("Counterparty").fill(counterparty)
+    add_key.get_by_label("Public key or certificate (PEM)").fill(pem)
+    add_key.get_by_role("button", name="Register a key").click()
+    expect(page.locator("table.data").last.locator("tbody tr").filter(has_text=counterparty)).to_have_count(1)
+
+    def receive(content: bytes, signature: bytes) -> None:
+        form = page.locator("#act-receive")
+        if form.get_attribute("open") is None:
+            form.locator("summary").click()
+        form.get_by_label("Counterparty").fill(counterparty)
+        form.get_by_label("Document type").select_option("register")
+        form.get_by_label("File", exact=True).set_input_files(
+            files=[{"name": "register.csv", "mimeType": "text/csv", "buffer": content}])
+        form.get_by_label("Detached signature file").set_input_files(
+            files=[{"name": "register.csv.sig", "mimeType": "application/octet-stream", "buffer": signature}])
+        form.get_by_role("button", name="Verify and archive").click()
+
+    receive(register, partner_key.sign(register))
+    expect(page.locator("#document-status")).to_have_attribute("data-status", "accepted")
+    with page.expect_download() as received:
+        page.get_by_role("button", name="Download the file").click()
+    assert Path(received.value.path()).read_bytes() == register
+    screenshot(page, "document-received")
+
+    # The same signature on changed bytes: refused, and the refused file is archived as evidence.
+    page.get_by_role("navigation").get_by_role("link", name="Documents").click()
+    receive(register.replace(b"register", b"REGISTER"), partner_key.sign(register))
+    alert = page.locator("#act-receive [role=alert]")
+    expect(alert).to_have_attribute("data-code", "DOCUMENT_SIGNATURE_INVALID")
+    alert.get_by_role("link").click()
+    expect(page.locator("#document-status")).to_have_attribute("data-status", "refused")
+
+    # Sending: the file is signed with the appliance's key, whose public half counterparties get here.
+    page.get_by_role("navigation").get_by_role("link", name="Documents").click()
+    page.get_by_role("button", name="Show the public key to give to counterparties").click()
+    appliance_key = serialization.load_pem_public_key(page.locator("main pre").last.inner_text().encode())
+    send = page.locator("#act-send")
+    send.locator("summary").click()
+    send.get_by_label("Counterparty").fill(counterparty)
+    send.get_by_label("Document type").select_option("notice")
+    notice = b"Notice of a changed tariff"
+    send.get_by_label("File", exact=True).set_input_files(
+        files=[{"name": "notice.txt", "mimeType": "text/plain", "buffer": notice}])
+    send.get_by_role("button", name="Sign and archive").click()
+    expect(page.locator("#document-status")).to_have_attribute("data-status", "sent")
+    with page.expect_download() as signature:
+        page.get_by_role("button", name="Download the signature").click()
+    assert isinstance(appliance_key, Ed25519PublicKey)
+    appliance_key.verify(Path(signature.value.path()).read_bytes(), notice)  # raises if it does not verify
+    screenshot(page, "document-sent")
 
 
 def test_auditor_sees_incidents_and_aml_without_action_buttons(console: ConsoleWorld, page: Any) -> None:
