@@ -215,6 +215,15 @@ def test_language_menu_switches_texts_and_api_messages_and_is_remembered(console
     expect(page.locator("h1")).to_have_text(ru["login.title"])
     expect(page.get_by_role("button", name=ru["login.submit"])).to_be_visible()
 
+    # Logged in, in Kazakh: the pages and the navigation follow, dates in Almaty time.
+    page.get_by_label(ru["app.language"]).select_option("kk")
+    login, password = staff_with_second_factor(console.settings, Role.AUDITOR)
+    log_in(page, console.settings, login, password)
+    expect(page.locator("h1")).to_have_text(kk["dashboard.title"])
+    expect(page.get_by_role("navigation").get_by_role("link", name=kk["nav.events"])).to_be_visible()
+    expect(page.locator("#whoami")).to_contain_text(kk["role.auditor"])
+    screenshot(page, "dashboard-kazakh")
+
 
 def test_a_session_ended_on_the_server_returns_to_the_login_page_with_the_reason(
         console: ConsoleWorld, page: Any) -> None:
