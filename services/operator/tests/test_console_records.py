@@ -45,8 +45,8 @@ def test_search_builds_its_form_from_the_list_specs_saves_the_query_and_runs_it_
 
     table = page.locator(".results table.data")
     kinds = table.locator("tbody tr td:nth-child(2)")
-    expect(kinds.first).to_have_text("payment")
-    assert set(kinds.all_inner_texts()) == {"payment"}
+    expect(kinds.first).to_have_text("Payment")  # the code "payment", in words
+    assert set(kinds.all_inner_texts()) == {"Payment"}
     expect(table.locator("th[aria-sort]")).to_have_attribute("aria-sort", "descending")
     screenshot(page, "search")
 

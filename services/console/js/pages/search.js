@@ -5,9 +5,24 @@
 
 import { api } from "../api.js";
 import { append, button, clear, dataTable, field, formatCell, formValues, h, showError, toast } from "../dom.js";
-import { almatyToIso, isoToAlmatyLocal, language, t } from "../i18n.js";
+import { almatyToIso, isoToAlmatyLocal, label, language, t } from "../i18n.js";
 
 const PAGE = 50;
+// Enum columns whose codes the console has words for (list.column -> label prefix); others show the code.
+const CHOICE_LABELS = {
+  "participants.kind": "participant_kind", "participants.status": "participant_status",
+  "participants.identification": "identification", "wallets.participant_kind": "participant_kind",
+  "wallets.identification": "identification", "wallets.status": "wallet_status", "operations.kind": "op_kind",
+  "operations.status": "op_status", "ledger_entries.operation_kind": "op_kind", "incidents.category": "incident_category",
+  "incidents.status": "incident_status", "aml_cases.kind": "aml_kind", "aml_cases.status": "aml_status",
+  "disputes.status": "dispute_status", "disputes.channel": "dispute_channel", "documents.direction": "doc_direction",
+  "documents.status": "doc_status", "documents.doc_type": "doc_type",
+};
+
+function choiceLabel(spec, column, code) {
+  const prefix = CHOICE_LABELS[`${spec.name}.${column.name}`];
+  return prefix ? label(prefix, code) : code;
+}
 
 function title(item) {
   return (item.title || item.label || {})[language()] || item.name;
@@ -23,7 +38,7 @@ function parseQuery(raw) {
 }
 
 /** The input for one filter value, by column type and operator. */
-function valueControl(column, op, value) {
+function valueControl(spec, column, op, value) {
   const name = "value";
   const label = t("search.value");
   if (op === "is_null") {
@@ -37,7 +52,7 @@ function valueControl(column, op, value) {
   if (column.type === "enum" || column.type === "boolean") {
     const choices = column.type === "boolean" ? ["true", "false"] : column.choices;
     return field({ name, label, kind: "select", value: String(value ?? choices[0]),
-      options: choices.map((c) => ({ value: c, label: c })) });
+      options: choices.map((c) => ({ value: c, label: column.type === "enum" ? choiceLabel(spec, column, c) : c })) });
   }
   if (column.type === "timestamp") {
     return field({ name, label, kind: "datetime-local", value: isoToAlmatyLocal(value), hint: t("hint.almaty") });
@@ -79,7 +94,7 @@ function filterRow(spec, filter, onRemove) {
       op = event.target.value;
       draw(null);
     });
-    row.replaceChildren(row.firstChild, columnField, opField, valueControl(column, op, value),
+    row.replaceChildren(row.firstChild, columnField, opField, valueControl(spec, column, op, value),
       button(t("search.remove_filter"), onRemove, { class: "remove" }));
   };
   draw(filter?.value);
@@ -133,7 +148,8 @@ function resultTable(spec, page, onSort) {
     sortable: c.sortable, format: c.type === "timestamp" ? "datetime" : c.type === "json" ? "json" : null,
     render: c.type === "json" ? (row) => (row[c.name] && Object.keys(row[c.name]).length
       ? h("details", {}, h("summary", {}, t("list.show")), h("pre", {}, JSON.stringify(row[c.name], null, 2))) : "—")
-      : (row) => formatCell(row[c.name], c.type === "timestamp" ? "datetime" : null) }));
+      : c.type === "enum" ? (row) => (row[c.name] == null ? "—" : choiceLabel(spec, c, row[c.name]))
+        : (row) => formatCell(row[c.name], c.type === "timestamp" ? "datetime" : null) }));
   return dataTable({ caption: page.as_of ? t("search.as_of_caption", { time: formatCell(page.as_of, "datetime") }) : title(spec),
     columns, rows: page.rows, sort: { key: page.sort.field, dir: page.sort.direction, onSort } });
 }
