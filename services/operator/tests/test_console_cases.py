@@ -92,6 +92,10 @@ def test_operator_records_an_incident_and_works_its_deadlines(console: ConsoleWo
     with page.expect_download() as card_csv:
         page.get_by_role("button", name="Download CSV").click()
     assert title in Path(card_csv.value.path()).read_bytes().decode("utf-8-sig")
+    with page.expect_download() as card_pdf:
+        page.get_by_role("button", name="Download PDF").click()
+    assert Path(card_pdf.value.path()).read_bytes().startswith(b"%PDF-")
+    assert card_pdf.value.suggested_filename.endswith(".pdf")
 
 
 def test_aml_list_import_freezes_the_match_and_the_case_is_released(console: ConsoleWorld, page: Any) -> None:

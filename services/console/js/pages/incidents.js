@@ -224,6 +224,7 @@ export async function incidentPage(ctx) {
       }),
       button(t("report.print"), () => window.print()),
       button(t("report.csv"), save("csv")),
+      button(t("report.pdf"), save("pdf")),
       button(t("incident.download_html"), save("html"))),
     cardErrors, cardSlot);
 }
