@@ -410,9 +410,14 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--report-dir", help="where to write the signed report (default: the state directory)")
     pl.set_defaults(func=_drill_power_loss)
 
-    from appliance import config_backup
+    from appliance import certs, config_backup
+    from appliance.audit import command as audit_command
+    from appliance.firewall import cli as firewall_cli
 
     config_backup.add_parser(sub)
+    firewall_cli.add_parser(sub)
+    certs.add_parser(sub)
+    audit_command.add_parser(sub)
 
     sec = sub.add_parser("secrets", help="generated secrets (ansible-vault)")
     sec_sub = sec.add_subparsers(dest="secrets_command", required=True)

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 from appliance.ansible_run import recap_lines, run_playbook
+from appliance.firewall.model import PolicyError
+from appliance.firewall.render import render_all
 from appliance.paths import PLAYBOOKS, PROJECT_ROOT
 from appliance.secrets import ensure_secrets, vault_password_file
 from appliance.topology import load_topology
@@ -16,6 +18,12 @@ def run(inventory: Path, *, check: bool = False, limit: str | None = None, tags:
     added = ensure_secrets(inventory, topology)
     if added:
         print(f"==> generated secrets: {', '.join(added)} (vault: {inventory}/group_vars/all/vault.yml)")
+    try:
+        rendered = render_all(topology)
+    except PolicyError as err:
+        print(f"osonctl: {err}")
+        return 2
+    print(f"==> firewall rendered into {rendered.directory}")
     extra: list[str] = []
     if check:
         extra += ["--check", "--diff"]

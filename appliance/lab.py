@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from appliance.ansible_run import PlaybookResult, run_playbook
+from appliance.firewall.labnet import apply_lab_enforcement, remove_lab_enforcement
+from appliance.firewall.render import render_all
 from appliance.paths import LAB_INVENTORY, LAB_STATE, PLAYBOOKS
 from appliance.secrets import ca_certificate, ensure_secrets, vault_password_file
 from appliance.topology import HostRole, Topology, load_topology
@@ -266,6 +268,10 @@ def converge(
 ) -> PlaybookResult:
     ensure_secrets(inventory, topology)
     ca_file = lab_ca_file(topology, inventory)
+    # The VMs' nftables rulesets are rendered from firewall/policy.yml before the play installs them;
+    # the host's forward filter between the lab networks stands in for the FortiGate.
+    render_all(topology)
+    apply_lab_enforcement(topology)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return run_playbook(
         PLAYBOOKS / "site.yml",
@@ -373,6 +379,7 @@ def status_json(rows: list[HostStatus]) -> str:
 
 
 def down(topology: Topology, purge_image: bool = False) -> None:
+    remove_lab_enforcement(topology)
     for host_name in topology.hosts:
         container = topology.container_name(host_name)
         if container_state(container) != "absent":

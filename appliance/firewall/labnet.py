@@ -82,7 +82,12 @@ def render_lab_enforcement(resolved: ResolvedPolicy, bridges: dict[str, str], ta
     lab_ifs = nft_set(f'"{b}"' for b in sorted(set(bridges.values())))
     forward = [r for rf in resolved.flows for r in _forward_rules(rf, bridges)]
     output = [r for rf in resolved.flows for r in _output_rules(rf, bridges)]
-    fwd_body = "\n".join(f"        {r}" for r in forward) or "        # no flow of the policy crosses lab networks"
+    # With bridge netfilter on (podman's default), frames between two VMs of ONE network pass this hook
+    # too, in and out of the same bridge. They would not cross the FortiGate: the VMs' own firewalls
+    # decide about them.
+    same_network = [f'iifname "{b}" oifname "{b}" accept comment "same network: the VMs\' firewalls decide"'
+                    for b in sorted(set(bridges.values()))]
+    fwd_body = "\n".join(f"        {r}" for r in same_network + forward)
     out_body = "\n".join(f"        {r}" for r in output)
     return f"""#!/usr/sbin/nft -f
 # The lab {resolved.topology.name}'s enforcement between its networks (the FortiGate's part), rendered
