@@ -13,6 +13,10 @@ packages=(
   postgresql-15 postgresql-client-15
   # HTTP load generator of the payments benchmark (services/operator/bench/payments.py).
   wrk
+  # The audit: the TLS scan, WeasyPrint's text layout for the PDF report, PDF-to-text/PNG for its tests.
+  testssl.sh poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+  # The operator console's browser tests (Playwright drives Debian's chromium, never a downloaded one).
+  chromium
 )
 
 missing=()
