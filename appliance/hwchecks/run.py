@@ -41,7 +41,7 @@ def hardware_targets(topology: Topology) -> dict[str, list[dict[str, str]]]:
     return {
         "prechecks_bmcs": [{"name": hv.name, "baseuri": str(hv.bmc_address)}
                            for hv in topology.hypervisors if hv.bmc_address],
-        "prechecks_hypervisors": [{"name": hv.name, "address": str(hv.address)}
+        "prechecks_hypervisors": [{"name": hv.name, "address": str(hv.address), "user": topology.ssh_user}
                                   for hv in topology.hypervisors if hv.address],
         "prechecks_msa": [{"name": "msa", "address": a} for a in msa],
     }
