@@ -17,6 +17,8 @@ packages=(
   testssl.sh poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
   # The operator console's browser tests (Playwright drives Debian's chromium, never a downloaded one).
   chromium
+  # The rack roles' validators (libvirt domain XML, multipath, ifupdown2) and `vagrant validate`.
+  vagrant vagrant-libvirt libvirt-clients libxml2-utils multipath-tools ifupdown2
 )
 
 missing=()

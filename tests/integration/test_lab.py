@@ -9,86 +9,24 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from lab_support import ARTIFACTS, Lab, osonctl, record_figure
 
 from appliance import lab
 from appliance.drills.api import post_command, staff_session
-from appliance.drills.lab_drills import LabAppliance, make_drill_people
+from appliance.drills.lab_drills import make_drill_people
 from appliance.drills.load import prepare_world
-from appliance.paths import LAB_INVENTORY, LAB_STATE
-from appliance.topology import HostRole, Topology
+from appliance.paths import LAB_INVENTORY
+from appliance.topology import HostRole
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(2400)]
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts"
-FIGURES = ARTIFACTS / "figures.json"
-
-
-def _record_figure(name: str, value: object) -> None:
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    figures[name] = value
-    FIGURES.write_text(json.dumps(figures, indent=2))
-
-
-def _osonctl(*args: str, log: str) -> subprocess.CompletedProcess[str]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "appliance.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=1800
-    )
-    (ARTIFACTS / log).write_text(proc.stdout + proc.stderr)
-    return proc
-
-
-@dataclass
-class Lab:
-    topology: Topology
-    ca_file: Path
-
-    def health(self, timeout: float = 3) -> tuple[int, dict[str, object]]:
-        return lab.https_get_json(lab.public_health_url(self.topology), self.ca_file, timeout=timeout)
-
-    def container(self, host: str) -> str:
-        return self.topology.container_name(host)
-
-    @property
-    def appliance(self) -> LabAppliance:
-        """The same lab as the drills see it."""
-        return LabAppliance(self.topology, self.ca_file)
-
-    def vip_holder(self) -> str | None:
-        return self.appliance.vip_holder()
-
-
-@pytest.fixture(scope="module")
-def running_lab() -> Iterator[Lab]:
-    topology = lab.load_lab_topology()
-    if os.environ.get("OSON_REUSE_LAB"):
-        # For developers iterating on these tests: use the lab that is up, keep it afterwards.
-        yield Lab(topology, lab.LAB_CA_FILE)
-        return
-    _osonctl("lab", "down", log="lab-down-before.log")
-    started = time.monotonic()
-    proc = _osonctl("lab", "up", log="lab-up-fresh.log")
-    fresh_seconds = time.monotonic() - started
-    assert proc.returncode == 0, f"lab up failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
-    record = json.loads((LAB_STATE / "last-fresh.json").read_text())
-    _record_figure("fresh lab (image, containers, converge) seconds", round(fresh_seconds))
-    _record_figure("fresh converge seconds", record["converge_seconds"])
-    yield Lab(topology, lab.LAB_CA_FILE)
-    if not os.environ.get("OSON_KEEP_LAB"):
-        _osonctl("lab", "down", log="lab-down-after.log")
 
 
 def test_health_through_the_public_vip(running_lab: Lab) -> None:
@@ -110,7 +48,7 @@ def test_patroni_has_one_leader_and_one_sync_standby(running_lab: Lab) -> None:
 
 
 def test_lab_status_reports_every_host_healthy(running_lab: Lab) -> None:
-    proc = _osonctl("lab", "status", "--json", log="lab-status.log")
+    proc = osonctl("lab", "status", "--json", log="lab-status.log")
     rows = json.loads(proc.stdout)
     assert {r["host"] for r in rows} == set(running_lab.topology.hosts)
     assert all(r["health"] == "healthy" for r in rows), rows
@@ -119,7 +57,7 @@ def test_lab_status_reports_every_host_healthy(running_lab: Lab) -> None:
 
 def test_second_converge_changes_nothing(running_lab: Lab) -> None:
     result = lab.converge(running_lab.topology, LAB_INVENTORY, quiet=True)
-    _record_figure("no-change re-converge seconds", round(result.seconds, 1))
+    record_figure("no-change re-converge seconds", round(result.seconds, 1))
     assert result.ok, f"re-converge failed, see {result.log_file}"
     assert set(result.recap) == {*running_lab.topology.hosts, "localhost"}
     changed = {host: r.changed for host, r in result.recap.items() if r.changed}
@@ -164,7 +102,7 @@ def test_vip_moves_when_its_lb_stops(running_lab: Lab) -> None:
             time.sleep(0.2)
         moved_after = time.monotonic() - stopped_at
         assert new_holder is not None and new_holder != holder, "the VIP did not move"
-        _record_figure("VIP failover seconds (lb stopped -> VIP on the other lb)", round(moved_after, 1))
+        record_figure("VIP failover seconds (lb stopped -> VIP on the other lb)", round(moved_after, 1))
         assert moved_after < 10
         results = _probe(running_lab, 5)
         assert all(ok for _, ok in results), "requests failed after the VIP moved"
@@ -181,7 +119,7 @@ def test_losing_one_vm_loses_no_request_after_detection(running_lab: Lab, role: 
         detection = _probe(running_lab, 8)
         settled = _probe(running_lab, 10)
         failures_before = sum(1 for _, ok in detection if not ok)
-        _record_figure(f"{role} VM stopped: failed requests before the checks noticed", failures_before)
+        record_figure(f"{role} VM stopped: failed requests before the checks noticed", failures_before)
         assert settled and all(ok for _, ok in settled), f"requests failed with {victim} down after detection"
     finally:
         _restart_and_wait(running_lab, victim)
@@ -233,7 +171,7 @@ def test_a_payment_through_the_public_vip_reaches_ledger_receipt_and_event_log(r
         assert verify.status_code == 200 and verify.json()["ok"] is True, verify.text
         assert verify.json()["signatures_checked"] is True
     # The auditor's command from the control node says the same.
-    proc = _osonctl("events", "verify", "-i", str(LAB_INVENTORY), log="events-verify.log")
+    proc = osonctl("events", "verify", "-i", str(LAB_INVENTORY), log="events-verify.log")
     assert proc.returncode == 0 and "event log intact" in proc.stdout, proc.stdout + proc.stderr
 
 
@@ -245,14 +183,14 @@ def test_backup_then_trial_restore_holds_every_acknowledged_payment(running_lab:
         world = LabDesk(running_lab, http)
         journal = [world.pay() for _ in range(5)]
         started = time.monotonic()
-        created = _osonctl("backup", "create", "-i", str(LAB_INVENTORY), log="backup-create.log")
+        created = osonctl("backup", "create", "-i", str(LAB_INVENTORY), log="backup-create.log")
         assert created.returncode == 0, created.stdout + created.stderr
-        _record_figure("backup create (both repositories, lab) seconds", round(time.monotonic() - started, 1))
+        record_figure("backup create (both repositories, lab) seconds", round(time.monotonic() - started, 1))
         journal += [world.pay() for _ in range(5)]
     # A signed checkpoint covers the event log up to here (the service also writes them on a timer).
     _on_app_vm(running_lab, "events", "checkpoint")
 
-    listed = _osonctl("backup", "list", "-i", str(LAB_INVENTORY), "--json", log="backup-list.log")
+    listed = osonctl("backup", "list", "-i", str(LAB_INVENTORY), "--json", log="backup-list.log")
     assert listed.returncode == 0, listed.stdout + listed.stderr
     listing = json.loads(listed.stdout)
     assert {b["repo"] for b in listing["backups"] if b["kind"] == "full"} == {1, 2}, listing
@@ -260,7 +198,7 @@ def test_backup_then_trial_restore_holds_every_acknowledged_payment(running_lab:
 
     expected = tmp_path / "acknowledged.jsonl"
     expected.write_text("".join(json.dumps(line) + "\n" for line in journal))
-    verified = _osonctl("backup", "verify", "-i", str(LAB_INVENTORY), "--expect-operations", str(expected),
+    verified = osonctl("backup", "verify", "-i", str(LAB_INVENTORY), "--expect-operations", str(expected),
                         "--json", log="backup-verify.log")
     assert verified.returncode == 0, verified.stdout[-6000:] + verified.stderr
     result = json.loads(verified.stdout[verified.stdout.index("{"):verified.stdout.rindex("}") + 1])
@@ -269,7 +207,7 @@ def test_backup_then_trial_restore_holds_every_acknowledged_payment(running_lab:
     assert {"pg_amcheck", "trial_balance", "wallet_balances", "event_log", "expected_operations"} <= set(checks)
     assert all(check["ok"] for check in checks.values()), checks
     assert {s["step"] for s in result["steps"]} == {"check", "verify repo1", "verify repo2"}
-    _record_figure("trial restore of repo2 (lab) RTO seconds", trial["rto_seconds"])
+    record_figure("trial restore of repo2 (lab) RTO seconds", trial["rto_seconds"])
     # The auditor's copy: a signed report whose signature holds with the appliance's report key.
     from appliance.drills.report import signing_public_key_pem, verify_report
 
@@ -281,7 +219,7 @@ def test_backup_then_trial_restore_holds_every_acknowledged_payment(running_lab:
     # The check can fail: one acknowledgement the database never saw.
     made_up = dict(journal[-1], operation_id=str(uuid.uuid4()))
     expected.write_text(expected.read_text() + json.dumps(made_up) + "\n")
-    failed = _osonctl("backup", "verify", "-i", str(LAB_INVENTORY), "--expect-operations", str(expected),
+    failed = osonctl("backup", "verify", "-i", str(LAB_INVENTORY), "--expect-operations", str(expected),
                       "--json", log="backup-verify-negative.log")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     result = json.loads(failed.stdout[failed.stdout.index("{"):failed.stdout.rindex("}") + 1])
@@ -291,9 +229,9 @@ def test_backup_then_trial_restore_holds_every_acknowledged_payment(running_lab:
 
 
 def test_restore_refuses_without_confirmation_or_over_a_running_database(running_lab: Lab) -> None:
-    unconfirmed = _osonctl("backup", "restore", "-i", str(LAB_INVENTORY), log="backup-restore-unconfirmed.log")
+    unconfirmed = osonctl("backup", "restore", "-i", str(LAB_INVENTORY), log="backup-restore-unconfirmed.log")
     assert unconfirmed.returncode == 2 and "--confirm-overwrite" in unconfirmed.stderr, unconfirmed.stderr
-    running = _osonctl("backup", "restore", "-i", str(LAB_INVENTORY), "--confirm-overwrite",
+    running = osonctl("backup", "restore", "-i", str(LAB_INVENTORY), "--confirm-overwrite",
                        log="backup-restore-running.log")
     assert running.returncode == 3, running.stdout + running.stderr
     assert "REFUSED" in running.stdout and "osonctl database stop" in running.stdout, running.stdout
@@ -308,7 +246,7 @@ def test_destroy_then_point_in_time_restore_keeps_what_came_before_the_target(ru
     base = f"https://{running_lab.topology.vips['public'].address}"
     with httpx.Client(base_url=base, verify=str(running_lab.ca_file), timeout=20) as http:
         world = LabDesk(running_lab, http)
-        created = _osonctl("backup", "create", "-i", str(LAB_INVENTORY), "--repo", "1", log="restore-backup.log")
+        created = osonctl("backup", "create", "-i", str(LAB_INVENTORY), "--repo", "1", log="restore-backup.log")
         assert created.returncode == 0, created.stdout + created.stderr
         before = [world.pay()["operation_id"] for _ in range(5)]
         time.sleep(1.5)
@@ -319,7 +257,7 @@ def test_destroy_then_point_in_time_restore_keeps_what_came_before_the_target(ru
     # events back, so it must set the file aside (kept for the auditors) for the event log to verify.
     rolled_back = _on_app_vm(running_lab, "events", "checkpoint")
 
-    stopped = _osonctl("database", "stop", "-i", str(LAB_INVENTORY), "--confirm-outage", log="database-stop.log")
+    stopped = osonctl("database", "stop", "-i", str(LAB_INVENTORY), "--confirm-outage", log="database-stop.log")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     code, _ = running_lab.health()
     assert code != 200, "the service must be down while the database is stopped"
@@ -328,10 +266,10 @@ def test_destroy_then_point_in_time_restore_keeps_what_came_before_the_target(ru
                         "rm -rf /var/lib/postgresql/15/oson/*"], check=True, capture_output=True)
 
     started = time.monotonic()
-    restored = _osonctl("backup", "restore", "-i", str(LAB_INVENTORY), "--time", target, "--confirm-overwrite",
+    restored = osonctl("backup", "restore", "-i", str(LAB_INVENTORY), "--time", target, "--confirm-overwrite",
                         "--json", log="backup-restore.log")
     assert restored.returncode == 0, restored.stdout[-6000:] + restored.stderr
-    _record_figure("in-place point-in-time restore, service back (lab) seconds", round(time.monotonic() - started, 1))
+    record_figure("in-place point-in-time restore, service back (lab) seconds", round(time.monotonic() - started, 1))
     result = json.loads(restored.stdout[restored.stdout.index("{"):restored.stdout.rindex("}") + 1])
     assert result["restore"]["result"] == "ok", result
     appliance.wait_healthy(timeout=240)
@@ -344,9 +282,9 @@ def test_destroy_then_point_in_time_restore_keeps_what_came_before_the_target(ru
         assert http.get("/api/ledger/check", headers=world.audit).json()["ok"] is True
         # The restored cluster takes payments again, on its new timeline.
         assert world.pay()["operation_id"]
-    again = _osonctl("backup", "create", "-i", str(LAB_INVENTORY), "--type", "full", log="restore-backup-after.log")
+    again = osonctl("backup", "create", "-i", str(LAB_INVENTORY), "--type", "full", log="restore-backup-after.log")
     assert again.returncode == 0, again.stdout + again.stderr
-    verified = _osonctl("events", "verify", "-i", str(LAB_INVENTORY), log="events-verify-after-restore.log")
+    verified = osonctl("events", "verify", "-i", str(LAB_INVENTORY), log="events-verify-after-restore.log")
     assert verified.returncode == 0 and "event log intact" in verified.stdout, verified.stdout + verified.stderr
     app = running_lab.topology.hosts_with_role(HostRole.APP)[0]
     aside = subprocess.run(["podman", "exec", running_lab.container(app), "bash", "-c",
@@ -365,7 +303,7 @@ def test_power_loss_of_the_database_primary_under_load_loses_nothing(running_lab
         out=sys.stderr)
     figures = result.figures
     for name in ("write_outage_seconds", "new_leader_after_seconds", "lab_healthy_after_power_back_seconds"):
-        _record_figure(f"db primary power loss: {name}", figures.get(name))
+        record_figure(f"db primary power loss: {name}", figures.get(name))
     assert result.verdict.acknowledged > 0 and result.verdict.missing == 0, result.verdict
     assert result.verdict.duplicates == 0 and figures["samples_with_two_primaries"] == 0, figures
     assert figures["leader_after"] != figures["leader_before"], figures

@@ -1,10 +1,10 @@
 """`osonctl audit` against the lab: the signed report in JSON, HTML and PDF, its sections on the PDF's
 pages, the TLS scan of the public VIP, and the Lynis hardening index of every VM (the figure).
 
-Uses the lab of tests/integration/test_lab.py (its `running_lab` fixture: a fresh lab, or the lab that
-is up with OSON_REUSE_LAB=1, the way to run this file after the lab tests without building a new lab):
+Uses the session's lab (`running_lab` of lab_support: the lab the other lab tests used, a fresh lab
+when run alone, or the lab that is up with OSON_REUSE_LAB=1):
 
-    OSON_REUSE_LAB=1 .venv/bin/pytest -m lab tests/integration/test_audit_lab.py
+    OSON_REUSE_LAB=1 .venv/bin/pytest -m lab tests/integration/test_lab_audit.py
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lab_support import Lab, record_figure
 
 from appliance.audit import catalogue as cat
 from appliance.audit import report as audit_report
@@ -24,13 +25,6 @@ from appliance.audit.adapters import LYNIS_GOAL
 from appliance.drills.report import signing_public_key_pem
 from appliance.paths import LAB_INVENTORY
 from appliance.topology import load_topology
-
-# The lab and its fixture are test_lab's (pytest runs with --import-mode=importlib: no path of its own).
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import test_lab
-from test_lab import Lab
-
-running_lab = test_lab.running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(2400)]
 
@@ -95,7 +89,7 @@ def test_live_database_event_log_and_certificate_evidence_pass(audit: dict[str, 
 
 def test_the_lynis_hardening_index_of_every_vm_meets_the_goal(audit: dict[str, Any], running_lab: Lab) -> None:
     figures = audit["document"]["summary"]["lynis_hardening_index"]
-    test_lab._record_figure("Lynis hardening index per VM", figures)
+    record_figure("Lynis hardening index per VM", figures)
     assert set(figures) == set(running_lab.topology.hosts), figures
     low = {host: index for host, index in figures.items() if index is None or index < LYNIS_GOAL}
     assert not low, f"below {LYNIS_GOAL} (or not available): {low}"

@@ -1,0 +1,11 @@
+"""The lab tests of this directory share one lab: the session fixture `running_lab` of lab_support."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# pytest runs with --import-mode=importlib: the lab tests import their shared helpers from here.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from lab_support import running_lab  # noqa: F401 (the fixture)
