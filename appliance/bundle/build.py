@@ -102,10 +102,11 @@ def download_debs(image: str, packages: list[str], dest: Path, say: Say) -> None
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     tail: deque[str] = deque(maxlen=30)
-    fetched, last = 0, 0.0
+    fetched, last, downloading = 0, 0.0, False
+    say("    reading the Debian package index...")
     for line in proc.stdout:
         tail.append(line.rstrip())
-        if line.startswith("Get:"):
+        if line.startswith("Get:") and downloading:
             fetched += 1
             if time.monotonic() - last > 5:
                 last = time.monotonic()
@@ -113,7 +114,9 @@ def download_debs(image: str, packages: list[str], dest: Path, say: Say) -> None
                 say(f"    [{time.monotonic() - started:5.0f}s] {fetched} packages fetched, now "
                     f"{fields[4] if len(fields) > 4 else '...'}")
         elif line.startswith("Need to get"):
-            say(f"    {line.strip()}")
+            # apt-get install's own summary: from here on, each Get: is a package.
+            downloading = True
+            say(f"    [{time.monotonic() - started:5.0f}s] {line.strip()}")
     if proc.wait() != 0:
         raise BundleError("apt-get could not resolve or download the packages:\n  " + "\n  ".join(tail)
                           + f"\nCheck that the image {image} exists (`podman images`; the lab builds it) and that "

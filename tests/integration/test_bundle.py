@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -29,13 +30,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> BundleResult:
-    out = tmp_path_factory.mktemp("bundle") / "oson-bundle-osonlab.tar"
-    return build("osonlab", out, image=image_name(), playbooks=["site.yml"])
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BundleResult]:
+    where = tmp_path_factory.mktemp("bundle")
+    try:
+        yield build("osonlab", where / "oson-bundle-osonlab.tar", image=image_name(), playbooks=["site.yml"])
+    finally:
+        # A few hundred MB (the bundle and what the roles unpacked next to it): not kept between runs.
+        shutil.rmtree(where, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def unpacked(bundle: BundleResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def unpacked(bundle: BundleResult, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     where = tmp_path_factory.mktemp("unpacked")
     with tarfile.open(bundle.archive) as tar:
         tar.extractall(where, filter="data")
@@ -43,7 +48,8 @@ def unpacked(bundle: BundleResult, tmp_path_factory: pytest.TempPathFactory) -> 
     repo.mkdir()
     with tarfile.open(where / "oson-bundle/apt.tar") as tar:
         tar.extractall(repo, filter="data")
-    return where
+    yield where
+    shutil.rmtree(where, ignore_errors=True)
 
 
 def _podman(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
