@@ -92,7 +92,8 @@ def _prechecks(args: argparse.Namespace) -> int:
 def _deploy(args: argparse.Namespace) -> int:
     from appliance import deploy
 
-    return deploy.run(Path(args.inventory), check=args.check, limit=args.limit, tags=args.tags)
+    return deploy.run(Path(args.inventory), check=args.check, limit=args.limit, tags=args.tags,
+                      playbook=args.playbook)
 
 
 def _secrets_init(args: argparse.Namespace) -> int:
@@ -331,7 +332,15 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--check", action="store_true", help="dry run (ansible check mode with diffs)")
     dep.add_argument("--limit", help="only these hosts or groups (ansible --limit)")
     dep.add_argument("--tags", help="only these roles' tags (e.g. haproxy,keepalived)")
-    dep.set_defaults(func=_deploy)
+    dep.set_defaults(func=_deploy, playbook="site.yml")
+
+    rack = sub.add_parser("rack", help="turn the bare hypervisors and the SAN into the appliance's VMs with "
+                          "playbooks/rack.yml (hypervisors, san, guests; production only)")
+    rack.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
+    rack.add_argument("--check", action="store_true", help="dry run (ansible check mode with diffs)")
+    rack.add_argument("--limit", help="only these hosts or groups (ansible --limit)")
+    rack.add_argument("--tags", help="only these roles' tags (hypervisor, san, guests)")
+    rack.set_defaults(func=_deploy, playbook="rack.yml")
 
     ev = sub.add_parser("events", help="the operator service's event log")
     ev_sub = ev.add_subparsers(dest="events_command", required=True)

@@ -1,4 +1,5 @@
-"""`osonctl deploy`: converge a real rack (or the Vagrant rehearsal) with the site playbook."""
+"""`osonctl deploy` converges the appliance VMs with the site playbook; `osonctl rack` turns the bare
+hypervisors and the SAN into those VMs with the rack playbook (production only)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,18 @@ from appliance.secrets import ensure_secrets, vault_password_file
 from appliance.topology import load_topology
 
 
-def run(inventory: Path, *, check: bool = False, limit: str | None = None, tags: str | None = None) -> int:
+def run(inventory: Path, *, check: bool = False, limit: str | None = None, tags: str | None = None,
+        playbook: str = "site.yml") -> int:
     topology = load_topology(inventory)
+    if playbook == "rack.yml" and topology.san is None:
+        print(f"osonctl: {inventory}/topology.yml has no `san:` section: the rack playbook is for a physical "
+              "rack (see docs/runbook.md); the lab and Vagrant bring their own VMs")
+        return 2
     added = ensure_secrets(inventory, topology)
     if added:
         print(f"==> generated secrets: {', '.join(added)} (vault: {inventory}/group_vars/all/vault.yml)")
     try:
-        rendered = render_all(topology)
+        rendered = render_all(topology)  # the VMs' firewalls come from it; harmless before the rack play
     except PolicyError as err:
         print(f"osonctl: {err}")
         return 2
@@ -33,9 +39,9 @@ def run(inventory: Path, *, check: bool = False, limit: str | None = None, tags:
         extra += ["--tags", tags]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     result = run_playbook(
-        PLAYBOOKS / "site.yml",
+        PLAYBOOKS / playbook,
         inventory / "topology.yml",
-        log_file=PROJECT_ROOT / "artifacts" / "logs" / f"deploy-{topology.name}-{stamp}.log",
+        log_file=PROJECT_ROOT / "artifacts" / "logs" / f"{playbook.removesuffix('.yml')}-{topology.name}-{stamp}.log",
         vault_password_file=vault_password_file(topology),
         extra_args=extra,
     )

@@ -55,6 +55,19 @@ def test_lab_status_reports_every_host_healthy(running_lab: Lab) -> None:
     assert proc.returncode == 0
 
 
+def test_firewalls_let_every_policy_flow_through_and_block_a_denied_sample(running_lab: Lab) -> None:
+    """Real connects from inside the VMs (and from this machine, `outside`): the VMs' nftables and the
+    lab's filter between its networks allow exactly the policy's flows."""
+    proc = osonctl("firewall", "test", "-i", str(LAB_INVENTORY), "--json", log="firewall-test.log")
+    report = json.loads(proc.stdout)
+    wrong = [p for p in report["probes"] if not p["ok"]]
+    assert proc.returncode == 0 and report["ok"], f"probes that went the wrong way: {wrong}"
+    summary = report["summary"]
+    assert summary.get("allow_ok", 0) >= 15 and summary.get("deny_ok", 0) >= 5, summary
+    record_figure("firewall flow test (allowed flows connected / denied flows blocked)",
+                  f"{summary.get('allow_ok', 0)} / {summary.get('deny_ok', 0)}")
+
+
 def test_second_converge_changes_nothing(running_lab: Lab) -> None:
     result = lab.converge(running_lab.topology, LAB_INVENTORY, quiet=True)
     record_figure("no-change re-converge seconds", round(result.seconds, 1))
