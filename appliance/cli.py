@@ -83,12 +83,6 @@ def _lab_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prechecks(args: argparse.Namespace) -> int:
-    from appliance import prechecks
-
-    return prechecks.run(Path(args.inventory))
-
-
 def _deploy(args: argparse.Namespace) -> int:
     from appliance import deploy
 
@@ -323,9 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "down":
             p.add_argument("--purge-image", action="store_true", help="also remove the base image")
 
-    pre = sub.add_parser("prechecks", help="no-impact checks before a deploy")
-    pre.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
-    pre.set_defaults(func=_prechecks)
+    from appliance import bundle, prechecks
+
+    prechecks.add_parser(sub)
+    bundle.add_parser(sub)
 
     dep = sub.add_parser("deploy", help="converge the appliance with playbooks/site.yml")
     dep.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")

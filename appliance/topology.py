@@ -139,6 +139,8 @@ class San(_Strict):
     portals: list[ipaddress.IPv4Address] = Field(default_factory=list)
     target_iqn: str = Field(default="", pattern=r"^(|iqn\.\d{4}-\d{2}\.[a-z0-9.-]+(:\S+)?)$")
     volume_groups: list[SanVolumeGroup] = Field(default_factory=list)
+    # The controllers' management ports (the MSA's own API, read by `osonctl prechecks --only hardware`).
+    management_addresses: list[ipaddress.IPv4Address] = Field(default_factory=list)
 
 
 class BondConfig(_Strict):
