@@ -47,6 +47,7 @@ class LynisReport:
     tests_performed: int
     warnings: tuple[LynisFinding, ...]
     suggestions: tuple[LynisFinding, ...]
+    # Tests Lynis did not run: not applicable here, or skipped by the appliance's profile.
     skipped_tests: tuple[str, ...]
 
     def meets_goal(self, goal: int = LYNIS_INDEX_GOAL) -> bool:
@@ -84,7 +85,7 @@ def parse_lynis_report(text: str) -> LynisReport:
         tests_performed=int(performed) if performed.isdigit() else 0,
         warnings=tuple(_finding(v) for v in lists.get("warning", [])),
         suggestions=tuple(_finding(v) for v in lists.get("suggestion", [])),
-        skipped_tests=tuple(t for v in lists.get("skipped_test", []) for t in [v.split("|", 1)[0]] if t),
+        skipped_tests=tuple(t for t in scalars.get("tests_skipped", "").split("|") if t),
     )
 
 

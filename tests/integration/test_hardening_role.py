@@ -79,14 +79,20 @@ def vm() -> Iterator[str]:
 
 def test_hardening_converges_idempotently_and_passes_its_check(vm: str, tmp_path: Path) -> None:
     inventory = tmp_path / "hosts.ini"
-    inventory.write_text(f"{vm} ansible_connection=containers.podman.podman ansible_python_interpreter=/usr/bin/python3\n")
+    inventory.write_text(
+        f"{vm} ansible_connection=containers.podman.podman ansible_python_interpreter=/usr/bin/python3\n"
+    )
     playbook = tmp_path / "harden.yml"
     playbook.write_text(PLAYBOOK)
     args = ["-e", f"@{LAB_WAIVERS}"]
 
-    first = run_playbook(playbook, inventory, log_file=ARTIFACTS / "hardening-converge-1.log", extra_args=args, quiet=True)
+    first = run_playbook(
+        playbook, inventory, log_file=ARTIFACTS / "hardening-converge-1.log", extra_args=args, quiet=True
+    )
     assert first.ok, f"first converge failed, see {first.log_file}"
-    second = run_playbook(playbook, inventory, log_file=ARTIFACTS / "hardening-converge-2.log", extra_args=args, quiet=True)
+    second = run_playbook(
+        playbook, inventory, log_file=ARTIFACTS / "hardening-converge-2.log", extra_args=args, quiet=True
+    )
     assert second.ok, f"second converge failed, see {second.log_file}"
     assert second.total_changed == 0, f"the second converge changed things, see {second.log_file}"
 

@@ -40,7 +40,8 @@ lynis_version=3.0.8
 os=Linux
 os_name=Debian
 hostname=osondb1
-skip-test[]=FILE-6310
+tests_executed=HRDN-7231|KRNL-6000|SSH-7408|
+tests_skipped=MALW-3288|FILE-6310|KRNL-5788|
 warning[]=PKGS-7388|Can't find any security repository in /etc/apt/sources.list or sources.list.d directory|-|-|
 suggestion[]=DEB-0880|Install fail2ban to automatically ban hosts that commit multiple authentication errors.|-|-|
 suggestion[]=KRNL-6000|One or more sysctl values differ from the scan profile and could be tweaked||Change sysctl value|
@@ -61,7 +62,7 @@ def test_parse_lynis_report() -> None:
         ),
     )
     assert [s.test_id for s in report.suggestions] == ["DEB-0880", "KRNL-6000"]
-    assert report.skipped_tests == ("FILE-6310",)
+    assert report.skipped_tests == ("MALW-3288", "FILE-6310", "KRNL-5788")
     assert report.meets_goal()
     assert not report.meets_goal(84)
 

@@ -199,3 +199,9 @@ def test_sshd_t_rejects_a_broken_render(tmp_path: Path, sshd: str) -> None:
     proc = subprocess.run([sshd, "-t", "-f", str(config)], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "cipher" in proc.stderr.lower()
+
+
+def test_every_default_is_in_the_argument_specs_and_back() -> None:
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+    options = set(specs["argument_specs"]["main"]["options"])
+    assert options == set(defaults())
