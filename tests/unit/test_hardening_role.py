@@ -205,3 +205,17 @@ def test_every_default_is_in_the_argument_specs_and_back() -> None:
     specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
     options = set(specs["argument_specs"]["main"]["options"])
     assert options == set(defaults())
+
+
+def test_network_sysctls_set_ip_forward_before_what_it_resets() -> None:
+    # Writing net.ipv4.ip_forward resets net.ipv4.conf.all.accept_redirects: applied the other way
+    # round, the first converge would leave redirects accepted and the second would "fix" them.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROLE / "templates"), undefined=jinja2.StrictUndefined)
+    text = env.get_template("sysctl.conf.j2").render(
+        hardening_sysctl_values=defaults()["hardening_sysctl_network"],
+        hardening_sysctl_control="HARD-SYSCTL-02",
+        ansible_managed="Managed by Ansible",
+    )
+    keys = [line.split(" = ")[0] for line in text.splitlines() if " = " in line]
+    assert keys.index("net.ipv4.ip_forward") < keys.index("net.ipv4.conf.all.accept_redirects")
+    assert len(keys) == len(defaults()["hardening_sysctl_network"])
