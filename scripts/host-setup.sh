@@ -19,6 +19,8 @@ packages=(
   chromium
   # The rack roles' validators (libvirt domain XML, multipath, ifupdown2) and `vagrant validate`.
   vagrant vagrant-libvirt libvirt-clients libxml2-utils multipath-tools ifupdown2
+  # sshd -t validates the hardening role's SSH configuration in the unit tests.
+  openssh-server
 )
 
 missing=()
