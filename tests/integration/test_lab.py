@@ -289,7 +289,14 @@ def test_destroy_then_point_in_time_restore_keeps_what_came_before_the_target(ru
 
     with httpx.Client(base_url=base, verify=str(running_lab.ca_file), timeout=20) as http:
         world.http = http
-        found = {op: http.get(f"/api/operations/{op}", headers=world.desk).status_code for op in before + after}
+        # Health through the VIP can come from one app VM while the other's pool still holds connections
+        # to the destroyed cluster: wait until no request meets an unavailable database (503).
+        deadline = time.monotonic() + 60
+        while True:
+            found = {op: http.get(f"/api/operations/{op}", headers=world.desk).status_code for op in before + after}
+            if 503 not in found.values() or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         assert [found[op] for op in before] == [200] * 5, found
         assert [found[op] for op in after] == [404] * 5, found
         assert http.get("/api/ledger/check", headers=world.audit).json()["ok"] is True

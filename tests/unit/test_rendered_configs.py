@@ -660,7 +660,7 @@ def test_pgbackrest_configs_are_accepted_by_pgbackrest(variant: str, rendered: R
 def test_pgbackrest_repo2_on_the_backup_host_by_default(rendered: Rendered) -> None:
     topo = rendered.topology
     (backup,) = _hosts(topo, HostRole.BACKUP)
-    path = "/var/lib/pgbackrest"
+    path = "/var/lib/pgbackrest/repo2"  # never repo1's path: see the role's defaults
     for host in _hosts(topo, HostRole.DB):
         repo2 = _repo2(_ini(rendered.text(host, "pgbackrest.conf"))["global"])
         assert repo2 == {
