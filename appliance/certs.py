@@ -14,13 +14,11 @@ import argparse
 import hashlib
 import json
 import re
-import stat
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -106,23 +104,12 @@ def ca_fingerprint(cert_pem: str) -> str:
     return "sha256:" + hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
 
 
-def _save_secrets(inventory: Path, topology: Topology, secrets: dict[str, str]) -> None:
-    from appliance.secrets import _vault, vault_file, vault_password_file
-
-    path = vault_file(inventory)
-    plain = yaml.safe_dump(secrets, default_flow_style=False, sort_keys=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(_vault(vault_password_file(topology)).encrypt(plain))
-    tmp.chmod(stat.S_IRUSR | stat.S_IWUSR)
-    tmp.replace(path)
-
-
 def rotate_ca_in_vault(inventory: Path, topology: Topology) -> tuple[str, str]:
     """Make a new CA the signing CA and keep the current one as the previous (still trusted) CA.
 
     Returns the fingerprints (old, new). Refused while a previous CA is still in its overlap: retire it
     first, so that no VM is ever asked to trust three generations or drop one still in use."""
-    from appliance.secrets import CA_KEYS, _new_ca, load_secrets
+    from appliance.secrets import CA_KEYS, load_secrets, new_ca, save_secrets
 
     secrets = load_secrets(inventory, topology)
     if not all(secrets.get(k) for k in CA_KEYS):
@@ -132,19 +119,19 @@ def rotate_ca_in_vault(inventory: Path, topology: Topology) -> tuple[str, str]:
                          f"`osonctl certs rotate -i {inventory} --retire-previous-ca` first")
     old = secrets[CA_KEYS[0]]
     secrets[PREVIOUS_CA_KEY] = old
-    secrets[CA_KEYS[0]], secrets[CA_KEYS[1]] = _new_ca(topology)
-    _save_secrets(inventory, topology, secrets)
+    secrets[CA_KEYS[0]], secrets[CA_KEYS[1]] = new_ca(topology)
+    save_secrets(inventory, topology, secrets)
     return ca_fingerprint(old), ca_fingerprint(secrets[CA_KEYS[0]])
 
 
 def retire_previous_ca_in_vault(inventory: Path, topology: Topology) -> str | None:
     """Drop the previous CA from the vault; its fingerprint, or None when there was none."""
-    from appliance.secrets import load_secrets
+    from appliance.secrets import load_secrets, save_secrets
 
     secrets = load_secrets(inventory, topology)
     previous = secrets.pop(PREVIOUS_CA_KEY, None)
     if previous:
-        _save_secrets(inventory, topology, secrets)
+        save_secrets(inventory, topology, secrets)
     return ca_fingerprint(previous) if previous else None
 
 

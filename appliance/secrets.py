@@ -66,7 +66,7 @@ def _new_password() -> str:
     return pysecrets.token_urlsafe(32)
 
 
-def _new_ca(topology: Topology) -> tuple[str, str]:
+def new_ca(topology: Topology) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
@@ -152,20 +152,26 @@ def ensure_secrets(inventory_dir: Path, topology: Topology) -> list[str]:
             current[key] = _new_password()
             added.append(key)
     if not all(current.get(k) for k in CA_KEYS):
-        current[CA_KEYS[0]], current[CA_KEYS[1]] = _new_ca(topology)
+        current[CA_KEYS[0]], current[CA_KEYS[1]] = new_ca(topology)
         added.extend(CA_KEYS)
     for key in (EVENT_SIGNING_KEY, REPORT_SIGNING_KEY):
         if not current.get(key):
             current[key] = _new_signing_key()
             added.append(key)
     if added:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        plain = yaml.safe_dump(current, default_flow_style=False, sort_keys=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(_vault(pass_file).encrypt(plain))
-        tmp.chmod(stat.S_IRUSR | stat.S_IWUSR)
-        tmp.replace(path)
+        save_secrets(inventory_dir, topology, current)
     return added
+
+
+def save_secrets(inventory_dir: Path, topology: Topology, secrets: dict[str, str]) -> None:
+    """Encrypt `secrets` into the vault file, replacing it in one step (owner-only)."""
+    path = vault_file(inventory_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plain = yaml.safe_dump(secrets, default_flow_style=False, sort_keys=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(_vault(vault_password_file(topology)).encrypt(plain))
+    tmp.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    tmp.replace(path)
 
 
 def ca_certificate(inventory_dir: Path, topology: Topology) -> str:

@@ -13,10 +13,7 @@ tested under the policy it will run under), and ``/api/*`` forwarded with httpx 
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,11 +22,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from access_support import engine_for, make_staff, totp_secret, unique_login
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from server_support import serve_asgi
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -107,22 +104,8 @@ def console_app(api_url: str, root: Path = CONSOLE_DIR) -> ASGIApp:
 @contextmanager
 def serve_console(api_url: str) -> Iterator[str]:
     """Serve the console on a free port of 127.0.0.1; yields its base URL."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(console_app(api_url), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the console server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_asgi(console_app(api_url)) as url:
+        yield url
 
 
 def require_chromium() -> None:

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 import uvicorn
 from access_support import make_app
@@ -15,15 +16,13 @@ from oson_operator.settings import Settings
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    """Run the app under uvicorn on a free port; yields the base URL."""
+def serve_asgi(app: Any, **config: Any) -> Iterator[str]:
+    """Run an ASGI app under uvicorn on a free port of 127.0.0.1; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    config = uvicorn.Config(make_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                            limit_concurrency=1000, backlog=1024)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -36,6 +35,13 @@ def serve(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    """Run the app under uvicorn on a free port; yields the base URL."""
+    with serve_asgi(make_app(settings), limit_concurrency=1000, backlog=1024) as url:
+        yield url
 
 
 # A simple-protocol "COMMIT" message: 'Q', int32 length (4 + 7), "COMMIT\0".

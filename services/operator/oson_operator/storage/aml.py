@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from oson_operator.domain.aml_lists import ListEntry
+from oson_operator.storage.where import Where
 
 IN_FORCE = ("frozen", "under_control")
 
@@ -155,15 +156,10 @@ def get_case(conn: Connection, case_id: str, *, lock: bool = False) -> CaseRow |
 
 def list_cases(conn: Connection, *, status: str | None, participant_id: str | None, limit: int,
                offset: int) -> list[CaseRow]:
-    clauses, params = ["TRUE"], {"limit": limit, "offset": offset}
-    if status:
-        clauses.append("c.status = :status")
-        params["status"] = status
-    if participant_id:
-        clauses.append("c.participant_id = CAST(:participant_id AS uuid)")
-        params["participant_id"] = participant_id
-    rows = conn.execute(text(f"SELECT {_CASE_COLUMNS} {_CASE_FROM} WHERE {' AND '.join(clauses)} "
-                             "ORDER BY c.opened_at DESC, c.number DESC LIMIT :limit OFFSET :offset"), params).all()
+    where = Where().equal("c.status", status).equal("c.participant_id", participant_id, uuid=True)
+    rows = conn.execute(text(f"SELECT {_CASE_COLUMNS} {_CASE_FROM} WHERE {where.sql} "
+                             "ORDER BY c.opened_at DESC, c.number DESC LIMIT :limit OFFSET :offset"),
+                        where.page(limit, offset)).all()
     return [CaseRow(*row) for row in rows]
 
 
@@ -229,18 +225,10 @@ def get_report(conn: Connection, report_id: str, *, lock: bool = False) -> Repor
 
 def list_reports(conn: Connection, *, status: str | None, due_before: datetime | None, case_id: str | None,
                  limit: int, offset: int) -> list[ReportRow]:
-    clauses, params = ["TRUE"], {"limit": limit, "offset": offset}
-    if status:
-        clauses.append("status = :status")
-        params["status"] = status
-    if due_before is not None:
-        clauses.append("due_at <= :due")
-        params["due"] = due_before
-    if case_id:
-        clauses.append("case_id = CAST(:case_id AS uuid)")
-        params["case_id"] = case_id
-    rows = conn.execute(text(f"SELECT {_REPORT_COLUMNS} FROM oson.aml_report WHERE {' AND '.join(clauses)} "
-                             "ORDER BY due_at, number LIMIT :limit OFFSET :offset"), params).all()
+    where = Where().equal("status", status).equal("case_id", case_id, uuid=True)
+    where.condition("due_at <= :due", due_before, due=due_before)
+    rows = conn.execute(text(f"SELECT {_REPORT_COLUMNS} FROM oson.aml_report WHERE {where.sql} "
+                             "ORDER BY due_at, number LIMIT :limit OFFSET :offset"), where.page(limit, offset)).all()
     return [ReportRow(*row) for row in rows]
 
 

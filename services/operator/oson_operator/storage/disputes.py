@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from oson_operator.storage.where import Where
+
 
 @dataclass(frozen=True)
 class DisputeRow:
@@ -85,20 +87,10 @@ def steps(conn: Connection, dispute_id: str) -> list[dict[str, Any]]:
 def list_disputes(conn: Connection, *, status: str | None, overdue_at: datetime | None,
                   received_from: datetime | None, received_to: datetime | None, limit: int,
                   offset: int) -> list[DisputeRow]:
-    clauses, params = ["TRUE"], {"limit": limit, "offset": offset}
-    if status:
-        clauses.append("status = :status")
-        params["status"] = status
-    if overdue_at is not None:
-        clauses.append("status <> 'answered' AND due_at <= :overdue_at")
-        params["overdue_at"] = overdue_at
-    if received_from is not None:
-        clauses.append("received_at >= :rf")
-        params["rf"] = received_from
-    if received_to is not None:
-        clauses.append("received_at < :rt")
-        params["rt"] = received_to
+    where = Where().equal("status", status)
+    where.condition("status <> 'answered' AND due_at <= :overdue_at", overdue_at, overdue_at=overdue_at)
+    where.time_range("received_at", received_from, received_to)
     order = "due_at, number" if overdue_at is not None else "received_at DESC, number DESC"
-    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM oson.dispute WHERE {' AND '.join(clauses)} "
-                             f"ORDER BY {order} LIMIT :limit OFFSET :offset"), params).all()
+    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM oson.dispute WHERE {where.sql} "
+                             f"ORDER BY {order} LIMIT :limit OFFSET :offset"), where.page(limit, offset)).all()
     return [DisputeRow(*row) for row in rows]

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from oson_operator.domain.errors import Conflict
+from oson_operator.storage.where import Where
 
 
 @dataclass(frozen=True)
@@ -129,19 +130,11 @@ def document_bytes(conn: Connection, document_id: str, part: str) -> bytes | Non
 def list_documents(conn: Connection, *, direction: str | None, status: str | None, counterparty: str | None,
                    recorded_from: datetime | None, recorded_to: datetime | None, limit: int,
                    offset: int) -> list[DocumentRow]:
-    clauses, params = ["TRUE"], {"limit": limit, "offset": offset}
-    for column, value in (("direction", direction), ("status", status), ("counterparty", counterparty)):
-        if value:
-            clauses.append(f"{column} = :{column}")
-            params[column] = value
-    if recorded_from is not None:
-        clauses.append("recorded_at >= :rf")
-        params["rf"] = recorded_from
-    if recorded_to is not None:
-        clauses.append("recorded_at < :rt")
-        params["rt"] = recorded_to
-    rows = conn.execute(text(f"SELECT {_DOC_COLUMNS} FROM oson.document WHERE {' AND '.join(clauses)} "
-                             "ORDER BY recorded_at DESC, number DESC LIMIT :limit OFFSET :offset"), params).all()
+    where = Where().equal("direction", direction).equal("status", status).equal("counterparty", counterparty)
+    where.time_range("recorded_at", recorded_from, recorded_to)
+    rows = conn.execute(text(f"SELECT {_DOC_COLUMNS} FROM oson.document WHERE {where.sql} "
+                             "ORDER BY recorded_at DESC, number DESC LIMIT :limit OFFSET :offset"),
+                        where.page(limit, offset)).all()
     return [DocumentRow(*row) for row in rows]
 
 

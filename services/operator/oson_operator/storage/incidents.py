@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from oson_operator.storage.where import Where
+
 UPDATABLE = frozenset({"category", "status", "response_plan", "response_plan_at", "response_plan_by",
                        "nbk_reported_at", "nbk_reported_by", "nbk_reference", "measures", "corrective_actions"})
 
@@ -83,19 +85,11 @@ def steps(conn: Connection, incident_id: str) -> list[dict[str, Any]]:
 
 def list_incidents(conn: Connection, *, status: str | None, category: str | None, detected_from: datetime | None,
                    detected_to: datetime | None, limit: int, offset: int) -> list[IncidentRow]:
-    clauses, params = ["TRUE"], {"limit": limit, "offset": offset}
-    for column, value in (("status", status), ("category", category)):
-        if value:
-            clauses.append(f"{column} = :{column}")
-            params[column] = value
-    if detected_from is not None:
-        clauses.append("detected_at >= :df")
-        params["df"] = detected_from
-    if detected_to is not None:
-        clauses.append("detected_at < :dt")
-        params["dt"] = detected_to
-    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM oson.incident WHERE {' AND '.join(clauses)} "
-                             "ORDER BY detected_at DESC, number DESC LIMIT :limit OFFSET :offset"), params).all()
+    where = Where().equal("status", status).equal("category", category)
+    where.time_range("detected_at", detected_from, detected_to)
+    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM oson.incident WHERE {where.sql} "
+                             "ORDER BY detected_at DESC, number DESC LIMIT :limit OFFSET :offset"),
+                        where.page(limit, offset)).all()
     return [IncidentRow(*row) for row in rows]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from oson_operator.domain.errors import Conflict
+from oson_operator.storage.where import Where
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,11 @@ def get_participant(conn: Connection, participant_id: str, *, lock: bool = False
 
 def list_participants(conn: Connection, *, kind: str | None, status: str | None, iin_bin: str | None,
                       limit: int, offset: int) -> list[ParticipantRow]:
-    clauses, params = ["TRUE"], {"limit": limit, "offset": offset}
-    for column, value in (("kind", kind), ("status", status), ("iin_bin", iin_bin)):
-        if value:
-            clauses.append(f"{column} = :{column}")
-            params[column] = value
+    where = Where().equal("kind", kind).equal("status", status).equal("iin_bin", iin_bin)
     rows = conn.execute(text(
-        f"SELECT {_PARTICIPANT_COLUMNS} FROM oson.participant WHERE {' AND '.join(clauses)} "
+        f"SELECT {_PARTICIPANT_COLUMNS} FROM oson.participant WHERE {where.sql} "
         "ORDER BY created_at, id LIMIT :limit OFFSET :offset"
-    ), params).all()
+    ), where.page(limit, offset)).all()
     return [ParticipantRow(*row) for row in rows]
 
 
