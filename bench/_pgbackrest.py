@@ -16,6 +16,7 @@ import secrets
 import shlex
 import subprocess
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,14 @@ class Repository:
                              f"{self.log_path} (keep it with --keep)")
         return result.stdout
 
+    def last_phases(self) -> BackupPhases:
+        """Where the last backup's time went, from its log."""
+        log = self.log_path / f"{STANZA}-backup.log"
+        try:
+            return backup_phases(log.read_text(encoding="utf-8", errors="replace"))
+        except OSError as error:
+            raise BenchError(f"cannot read pgBackRest's backup log ({error})") from None
+
     def last_backup(self) -> dict[str, Any]:
         """``pgbackrest info`` of the newest backup: its ``info`` (sizes) and ``timestamp``."""
         info = json.loads(self.run("info", "--output=json", timeout=120))
@@ -153,6 +162,49 @@ class Repository:
         if not backups:
             raise BenchError(f"pgbackrest info lists no backup in {self.path}")
         return dict(backups[-1])
+
+
+# Lines of pgBackRest's backup log (log-level-file=detail) that mark where a full backup's time goes.
+_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) P\d\d +\w+: (.*)$")
+_MARKS = {"begin": "backup command begin", "started": "backup start archive =", "copying": "backup file ",
+          "stopping": "execute non-exclusive backup stop", "end": "backup command end"}
+
+
+@dataclass(frozen=True)
+class BackupPhases:
+    """Seconds of one backup's phases, from its log: ``start`` (pgBackRest starting, connecting, the
+    immediate checkpoint, pg_backup_start), ``archive_wait`` (until the WAL segment before the backup,
+    closed by pg_backup_start, is in the archive: pgBackRest checks that archiving works before it
+    copies; and the manifest), ``copy`` (read, page checksums, SHA-1, compress, encrypt, write every
+    file) and ``stop`` (pg_backup_stop, until the last WAL segment is archived, the manifest saved)."""
+
+    start: float
+    archive_wait: float
+    copy: float
+    stop: float
+
+
+def backup_phases(log: str) -> BackupPhases:
+    """The phases of the last backup in the text of a ``<stanza>-backup.log``."""
+    times: dict[str, datetime] = {}
+    for line in log.splitlines():
+        match = _LOG_LINE.match(line)
+        if match is None:
+            continue
+        for mark, text in _MARKS.items():
+            if match.group(2).startswith(text):
+                if mark == "begin":
+                    times.clear()
+                times.setdefault(mark, datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S.%f"))
+    if len(times) != len(_MARKS):
+        raise BenchError(f"the backup log lacks the {sorted(set(_MARKS) - set(times))} lines of the last backup "
+                         "(log-level-file must be detail)")
+
+    def seconds(first: str, last: str) -> float:
+        return (times[last] - times[first]).total_seconds()
+
+    return BackupPhases(start=seconds("begin", "started"), archive_wait=seconds("started", "copying"),
+                        copy=seconds("copying", "stopping"), stop=seconds("stopping", "end"))
 
 
 def version() -> str:

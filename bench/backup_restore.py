@@ -1,7 +1,8 @@
 """Benchmark: backup throughput against a raw copy of the data directory, and the time to restore (RTO).
 
     .venv/bin/python bench/backup_restore.py [--size-gb 1.0] [--repeat 3] [--transactions 2000]
-                                             [--partitions 0] [--keep] [--lab] [--work-dir DIR] [--out FILE]
+                                             [--partitions 16] [--pgbackrest-option OPTION ...]
+                                             [--keep] [--lab] [--work-dir DIR] [--out FILE]
 
 One run, one machine, the appliance's pgBackRest settings (compression type and process-max from the
 pgbackrest role's defaults; aes-256-cbc, bundling and fast start as in its template), a throwaway
@@ -15,9 +16,15 @@ repository in a temporary directory:
    which a backup does not copy either; then a full ``pgbackrest backup`` (it fsyncs what it writes).
    Ratio = raw copy seconds / backup seconds (above 1: the backup is faster than a raw copy). Both read
    the same warm page cache, and the filesystem is flushed before each clock starts. ``--repeat`` rounds
-   of copy and backup (3 by default); the figures are their medians. pgBackRest copies
-   one file per process: at 1 GiB pgbench_accounts is a single file, so process-max hardly helps;
-   ``--partitions N`` splits it (a larger database has many files anyway: 1 GiB segments, many tables);
+   of copy and backup (3 by default); the figures are their medians, with the CPU seconds each took
+   and the backup's phases from pgBackRest's log (start: the checkpoint; archive wait: until the WAL
+   segment that pg_backup_start closed is archived; copy; stop: until the last segment is archived).
+   pgBackRest copies one file per process, so the layout matters: by default pgbench_accounts is
+   split into ``--partitions`` 16 partitions (at 1 GiB, files of about 55 MiB with their indexes
+   beside them, like a real database's tables and indexes; a larger database has many 1 GiB segments
+   anyway); ``--partitions 0`` keeps one table, one ~0.9 GiB file that one process copies alone.
+   ``--pgbackrest-option`` adds an option to the backup command (e.g. ``--no-checksum-page``) to see
+   what a setting costs; the figures then say so;
 3. ``--transactions`` pgbench transactions after the backup (WAL to replay), the accounts' row count and
    balance sum and the history's row count noted, PostgreSQL stopped, the data directory removed;
    RTO = from the start of ``pgbackrest restore`` until the restored server has finished recovery and
@@ -37,6 +44,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -50,7 +58,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from _pgbackrest import BenchError, Repository, RoleSettings, owned_dir, role_settings, version
+from _pgbackrest import BackupPhases, BenchError, Repository, RoleSettings, owned_dir, role_settings, version
 from failover import ACKNOWLEDGED_LOST, DATABASE_FAILOVER, VIP_FAILOVER, lab_failover_figures
 
 from appliance.drills.local import DURABLE, PG_BIN, LocalClusterError, LocalPostgres, free_port
@@ -61,6 +69,8 @@ MIB, GIB = 1024**2, 1024**3
 # so that the generated size is never below the one asked for.
 BYTES_PER_SCALE = 15 * MIB
 DATABASE = "bench"
+# pgbench_accounts' partitions unless told otherwise: at 1 GiB, relation files of tens of MiB.
+DEFAULT_PARTITIONS = 16
 RATIO_GOAL, RTO_GOAL = 0.7, 120.0
 VIP_GOAL, DATABASE_FAILOVER_GOAL = 3.0, 30.0
 NOT_MEASURED = "not measured (run with --lab)"
@@ -99,6 +109,24 @@ def tree_bytes(path: Path, skip: str | None = None) -> int:
         elif entry.is_file(follow_symlinks=False):
             total += entry.stat(follow_symlinks=False).st_size
     return total
+
+
+def data_files(path: Path) -> tuple[int, int]:
+    """Number of regular files under ``path`` and the size of the largest."""
+    count = largest = 0
+    for directory, _, names in os.walk(path):
+        for name in names:
+            entry = Path(directory) / name
+            if entry.is_file() and not entry.is_symlink():
+                count += 1
+                largest = max(largest, entry.stat().st_size)
+    return count, largest
+
+
+def children_cpu() -> float:
+    """CPU seconds (user and system) of every finished child process so far, theirs included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sync_filesystem(path: Path) -> None:
@@ -204,30 +232,32 @@ class Bench:
                                      f"{row[1]}); see {self.pg.log} and {self.repo.log_path} (keep them with --keep)")
                 time.sleep(0.2)
 
-    def raw_copy(self) -> tuple[float, int]:
-        """``cp -a`` of the data directory without pg_wal, then ``sync -f``; seconds and bytes. The copy is
-        removed afterwards. Whatever else was waiting to be written is flushed before the clock starts."""
+    def raw_copy(self) -> tuple[float, float, int]:
+        """``cp -a`` of the data directory without pg_wal, then ``sync -f``; seconds, CPU seconds of cp and sync
+        (the kernel's writeback threads are not counted) and bytes. The copy is removed afterwards.
+        Whatever else was waiting to be written is flushed before the clock starts."""
         self.checkpoint()
         target = self.root / "copy"
         owned_dir(target, self.pg.user)
         entries = sorted(str(p) for p in self.pg.data.iterdir() if p.name != "pg_wal")
         sync_filesystem(target)
-        started = time.monotonic()
+        cpu, started = children_cpu(), time.monotonic()
         run_tool(["cp", "-a", "-t", str(target), *entries], user=self.pg.user)
         (target / "pg_wal").mkdir(mode=0o700)
         sync_filesystem(target)
-        seconds = time.monotonic() - started
+        seconds, cpu = time.monotonic() - started, children_cpu() - cpu
         copied = tree_bytes(target)
         shutil.rmtree(target)
-        return seconds, copied
+        return seconds, cpu, copied
 
-    def backup(self) -> tuple[float, dict[str, Any]]:
-        """A full backup with the role's settings; seconds and pgBackRest's record of it."""
+    def backup(self, options: list[str]) -> tuple[float, float, BackupPhases, dict[str, Any]]:
+        """A full backup with the role's settings (and ``options`` added); seconds, CPU seconds of pgBackRest's
+        processes, its phases and pgBackRest's record of it."""
         sync_filesystem(self.repo.path)
-        started = time.monotonic()
-        self.repo.run("backup", "--type=full")
-        seconds = time.monotonic() - started
-        return seconds, self.repo.last_backup()
+        cpu, started = children_cpu(), time.monotonic()
+        self.repo.run("backup", "--type=full", *options)
+        seconds, cpu = time.monotonic() - started, children_cpu() - cpu
+        return seconds, cpu, self.repo.last_phases(), self.repo.last_backup()
 
     def transactions(self, count: int) -> None:
         clients = 2 if count >= 2 else 1
@@ -275,7 +305,8 @@ def scale_for(size_gib: float) -> int:
 
 def measure(bench: Bench, args: argparse.Namespace, settings: RoleSettings) -> dict[str, Any]:
     figures: dict[str, Any] = {"benchmark": "backup-restore", "measured_at": datetime.now(UTC).isoformat(),
-                               "pgbackrest": version(), "settings": settings.as_dict(), "size_goal_gib": args.size_gb,
+                               "pgbackrest": version(), "settings": settings.as_dict(),
+                               "pgbackrest_options": args.pgbackrest_option, "size_goal_gib": args.size_gb,
                                "cpus": os.cpu_count(), "load_average": {"before": round(os.getloadavg()[0], 2)}}
     say(f"starting PostgreSQL 15 and a pgBackRest repository in {bench.root}")
     bench.start()
@@ -291,22 +322,32 @@ def measure(bench: Bench, args: argparse.Namespace, settings: RoleSettings) -> d
     bench.checkpoint()
     data = tree_bytes(bench.pg.data, skip="pg_wal")
     wal = tree_bytes(bench.pg.data / "pg_wal")
-    figures.update(data_bytes=data, pg_wal_bytes=wal, data_directory_bytes=data + wal)
-    say(f"data directory: {data / GIB:.3f} GiB without pg_wal, {(data + wal) / GIB:.3f} GiB with it")
+    files, largest = data_files(bench.pg.data / "base")
+    figures.update(data_bytes=data, pg_wal_bytes=wal, data_directory_bytes=data + wal, data_files=files,
+                   largest_file_bytes=largest)
+    say(f"data directory: {data / GIB:.3f} GiB without pg_wal, {(data + wal) / GIB:.3f} GiB with it; {files} files "
+        f"in base/, the largest {largest / MIB:.0f} MiB")
     if data < args.size_gb * GIB:
         raise BenchError(f"pgbench scale {scale} made only {data / GIB:.3f} GiB, less than the {args.size_gb} GiB "
                          "asked for; lower BYTES_PER_SCALE in bench/backup_restore.py")
 
     copies: list[float] = []
+    copy_cpus: list[float] = []
     backups: list[float] = []
+    backup_cpus: list[float] = []
+    phases: list[BackupPhases] = []
+    extra = "".join(f" {option}" for option in args.pgbackrest_option)
     for round_ in range(1, args.repeat + 1):
         say(f"round {round_} of {args.repeat}: raw copy of the data directory (cp -a, sync -f)")
-        seconds, copied = bench.raw_copy()
+        seconds, cpu, copied = bench.raw_copy()
         copies.append(seconds)
+        copy_cpus.append(cpu)
         say(f"round {round_} of {args.repeat}: full backup (compress-type={settings.compress_type}, "
-            f"process-max={settings.process_max}, {settings.cipher_type})")
-        seconds, record = bench.backup()
+            f"process-max={settings.process_max}, {settings.cipher_type}{extra})")
+        seconds, cpu, phase, record = bench.backup(args.pgbackrest_option)
         backups.append(seconds)
+        backup_cpus.append(cpu)
+        phases.append(phase)
     copy_seconds, backup_seconds = statistics.median(copies), statistics.median(backups)
     repository = tree_bytes(bench.repo.path)
     backup_bytes = int(record["info"]["size"])
@@ -317,7 +358,11 @@ def measure(bench: Bench, args: argparse.Namespace, settings: RoleSettings) -> d
         backup_seconds=round(backup_seconds, 2), backup_bytes=backup_bytes,
         backup_mib_per_s=round(backup_bytes / MIB / backup_seconds, 1),
         backup_repository_bytes=int(record["info"]["repository"]["delta"]), repository_bytes=repository,
-        backup_ratio=round(copy_seconds / backup_seconds, 2))
+        backup_ratio=round(copy_seconds / backup_seconds, 2),
+        raw_copy_cpu_seconds=round(statistics.median(copy_cpus), 2),
+        backup_cpu_seconds=round(statistics.median(backup_cpus), 2),
+        backup_phase_seconds={name: round(statistics.median(getattr(p, name) for p in phases), 2)
+                              for name in ("start", "archive_wait", "copy", "stop")})
 
     say(f"{args.transactions} pgbench transactions after the backup")
     bench.transactions(args.transactions)
@@ -382,19 +427,28 @@ def report(figures: dict[str, Any], out: Path) -> None:
     print()
     print(f"Backup and restore benchmark ({figures['pgbackrest']}: compress-type={settings['compress_type']}, "
           f"process-max={settings['process_max']}, {settings['cipher_type']}, bundle={settings['bundle']})")
+    if figures["pgbackrest_options"]:
+        print(f"  NOT the role's settings alone: backups ran with {' '.join(figures['pgbackrest_options'])}")
     load = figures["load_average"]
     print(f"  machine:   {figures['cpus']} CPUs, load average {load['before']} before, {load['after']} after "
           "(the backup is CPU-bound: other work slows it)")
     print(f"  data:      {data / GIB:.3f} GiB ({figures['data_directory_bytes'] / GIB:.3f} GiB with pg_wal), "
           f"pgbench scale {figures['pgbench_scale']}"
-          + (f" in {figures['pgbench_partitions']} partitions" if figures["pgbench_partitions"] else "")
-          + f", generated in {figures['generate_seconds']:.1f} s")
+          + (f" in {figures['pgbench_partitions']} partitions" if figures["pgbench_partitions"] else " (one table)")
+          + f", generated in {figures['generate_seconds']:.1f} s; {figures['data_files']} files in base/, the largest "
+          f"{figures['largest_file_bytes'] / MIB:.0f} MiB")
+    phases = figures["backup_phase_seconds"]
     print(f"  raw copy:  {figures['raw_copy_seconds']:.2f} s{spread('raw_copy_runs')}, "
-          f"{figures['raw_copy_mib_per_s']:.0f} MiB/s (cp -a and sync -f, without pg_wal)")
+          f"{figures['raw_copy_mib_per_s']:.0f} MiB/s (cp -a and sync -f, without pg_wal; "
+          f"{figures['raw_copy_cpu_seconds']:.2f} CPU s)")
     print(f"  backup:    {figures['backup_seconds']:.2f} s{spread('backup_runs')}, "
           f"{figures['backup_mib_per_s']:.0f} MiB/s (full; "
           f"{figures['backup_repository_bytes'] / MIB:.0f} MiB in the repository, "
-          f"{figures['repository_bytes'] / MIB:.0f} MiB with the archived WAL)")
+          f"{figures['repository_bytes'] / MIB:.0f} MiB with the archived WAL; "
+          f"{figures['backup_cpu_seconds']:.2f} CPU s)")
+    print(f"  phases:    start {phases['start']:.2f} s (checkpoint, pg_backup_start), archive wait "
+          f"{phases['archive_wait']:.2f} s (prior WAL segment archived), copy {phases['copy']:.2f} s, "
+          f"stop {phases['stop']:.2f} s (pg_backup_stop, last WAL archived)")
     print(f"  restore:   {figures['restore_seconds']:.2f} s pgbackrest restore + {figures['recovery_seconds']:.2f} s "
           f"recovery to the first answer")
     print(f"  {'figure':<20} {'value':<34} {'goal':<18} met")
@@ -426,9 +480,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="pgbench transactions after the backup, replayed by the restore")
     parser.add_argument("--repeat", type=int, default=3,
                         help="raw copies and backups to take, alternately; the ratio is of their medians")
-    parser.add_argument("--partitions", type=int, default=0,
+    parser.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS,
                         help="split pgbench_accounts into this many partitions (files pgBackRest can copy in "
-                        "parallel); 0: one table")
+                        f"parallel, as a real database's tables and indexes); 0: one table (default "
+                        f"{DEFAULT_PARTITIONS})")
+    parser.add_argument("--pgbackrest-option", action="append", default=[], metavar="OPTION",
+                        help="add this option to the backup command to see what a setting costs, e.g. "
+                        "--pgbackrest-option=--no-checksum-page (repeatable; the figures say so)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (server stopped)")
     parser.add_argument("--lab", action="store_true", help="also take the failover figures from the lab")
     parser.add_argument("--work-dir", type=Path, help="where to make the temporary directory (default: $TMPDIR)")
@@ -443,6 +501,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--partitions must be 0 or more")
     if args.transactions < 1:
         parser.error("--transactions must be at least 1")
+    for option in args.pgbackrest_option:
+        if not option.startswith("--") or option.startswith(("--type", "--stanza", "--config", "--repo=")):
+            parser.error(f"--pgbackrest-option {option!r}: give a pgBackRest option such as --compress-type=zst; "
+                         "the backup's type, stanza, configuration and repository are the benchmark's own")
     # Ctrl-C must stop the benchmark even when it was started from a background job, where the shell
     # leaves SIGINT ignored and Python then installs no KeyboardInterrupt handler of its own.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -108,7 +108,16 @@ def test_tiny_run_measures_backup_and_restore_and_cleans_up(work: Path, tmp_path
     assert check["after"] == check["before"]
     assert check["before"]["history"] == 300 == figures["transactions_after_backup"]
     assert check["before"]["accounts"] == 100_000 * figures["pgbench_scale"]
-    assert figures["pgbench_partitions"] == 0
+    # The realistic layout by default: pgbench_accounts in 16 partitions, each its own files.
+    assert figures["pgbench_partitions"] == 16
+    assert figures["data_files"] > 16 and 0 < figures["largest_file_bytes"] < figures["data_bytes"] / 8
+    # Where the backup's time went, from pgBackRest's own log: within the time measured around it.
+    phases = figures["backup_phase_seconds"]
+    assert set(phases) == {"start", "archive_wait", "copy", "stop"}
+    assert all(value >= 0 for value in phases.values()) and phases["copy"] > 0
+    assert sum(phases.values()) <= max(figures["backup_runs"]) + 0.05
+    assert figures["backup_cpu_seconds"] > 0 and figures["raw_copy_cpu_seconds"] > 0
+    assert figures["pgbackrest_options"] == []
 
     goals = figures["goals"]
     assert goals["backup_ratio"]["met"] is (figures["backup_ratio"] >= 0.7)
@@ -147,6 +156,14 @@ def test_interrupted_run_stops_the_server_and_removes_its_directory(work: Path, 
     assert not out.exists()
     assert processes_under(work) == []
     assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["no-checksum-page", "--type=incr", "--repo=2"])
+def test_refuses_options_that_are_not_for_trying(option: str) -> None:
+    result = subprocess.run([sys.executable, str(SCRIPT), f"--pgbackrest-option={option}"], capture_output=True,
+                            text=True, timeout=30, check=False)
+    assert result.returncode == 2
+    assert "--pgbackrest-option" in result.stderr and "give a pgBackRest option" in result.stderr
 
 
 def test_settings_follow_the_role(tmp_path: Path) -> None:
