@@ -9,10 +9,15 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from conftest import PostgresServer
 from records_support import Office, almaty, busy_day, fresh_day, open_office, sql_scalar
+from sqlalchemy import text
+
+from oson_operator.storage.engine import create_database_engine
+from oson_operator.storage.ledger import COMMISSION_ACCOUNT, SPECIALIZED_ACCOUNT
 
 
 @pytest.fixture()
@@ -114,3 +119,33 @@ def test_bad_periods_are_refused(office: Office) -> None:
     assert backwards.status_code == 422 and backwards.json()["problems"][0]["field"] == "from"
     unknown = client.get("/api/journals/general", params={"format": "docx"}, headers=headers)
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "FORMAT_UNKNOWN"
+
+
+def test_entries_posted_on_another_day_than_their_operation_keep_its_kind_and_receipt(office: Office) -> None:
+    """The journal joins the operations of the period's own days; an entry whose operation has another
+    operational day (none does today, nothing forbids it) must still show its operation."""
+    day = office.day  # type: ignore[attr-defined]
+    operation_id = str(uuid4())
+    engine = create_database_engine(office.settings, application_name="records-tests", pooled=False)
+    try:
+        with engine.begin() as connection:
+            receipt = connection.execute(text("""
+                INSERT INTO oson.operation (id, kind, status, amount, commission, receipt_number, actor, created_at,
+                    operational_day)
+                VALUES (CAST(:id AS uuid), 'transfer', 'completed', 700, 0, nextval('oson.receipt_number'), 'tests',
+                    :at, :day) RETURNING receipt_number"""),
+                {"id": operation_id, "at": almaty(day, 23, 59), "day": day}).scalar_one()
+            connection.execute(text("""
+                INSERT INTO oson.ledger_entry (operation_id, account_id, amount, created_at, operational_day)
+                VALUES (CAST(:id AS uuid), CAST(:a AS uuid), -700, :at, :next),
+                       (CAST(:id AS uuid), CAST(:b AS uuid), 700, :at, :next)"""),
+                {"id": operation_id, "a": SPECIALIZED_ACCOUNT, "b": COMMISSION_ACCOUNT,
+                 "at": almaty(day, 23, 59), "next": day + timedelta(days=1)})
+    finally:
+        engine.dispose()
+    rows = journal(office, "general", day=(day + timedelta(days=1)).isoformat())["sections"][0]["rows"]
+    mine = [row for row in rows if row[3] == operation_id]
+    assert [(row[4], row[5], row[8], row[9]) for row in mine] == [("Перевод", str(receipt), "7.00", ""),
+                                                                  ("Перевод", str(receipt), "", "7.00")]
+    own_day = journal(office, "general", day=day.isoformat())["sections"][0]["rows"]
+    assert operation_id not in {row[3] for row in own_day}

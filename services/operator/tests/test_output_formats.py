@@ -68,3 +68,41 @@ def test_csv_blocks_per_section() -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="html, print, csv, pdf"):
         render(sample(1), "docx")
+
+
+def _csv_module(document: Document) -> bytes:
+    """The CSV as the csv module alone writes it (what the quick path of plain rows must equal)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([document.title])
+    writer.writerows([label, value] for label, value in document.parameters)
+    for section in document.sections:
+        writer.writerows([[], [section.title], [column.title for column in section.columns], *section.rows])
+        if section.totals is not None:
+            writer.writerow(section.totals)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+@pytest.mark.parametrize("rows", [
+    (("1", "2030-03-01T00:00:00.000001+00:00", "Төлем", "", "12.50"),) * 3,  # plain: joined in one go
+    (("1", "a,b", "", "", ""),),
+    (("1", 'say "hi"', "", "", ""),),
+    (("1", "two\nlines", "", "", ""),),
+    (("1", "cr\r", "", "", ""),),
+    (("1", "", "", "", ""), ("2", "x", "y")),  # ragged rows
+    (("",), ("x",)),  # one-cell rows: an empty one is written as ""
+    (),
+])
+def test_csv_rows_are_the_csv_modules_bytes(rows: tuple[tuple[str, ...], ...]) -> None:
+    columns = tuple(OutColumn(f"c{i}") for i in range(max((len(r) for r in rows), default=1)))
+    document = Document("Журнал", (Section("Раздел", columns, rows, ("Итого", "1,00")),), (("Период", "x"),))
+    assert render(document, "csv").body == _csv_module(document)
+
+
+def test_plain_rows_take_the_quick_path_and_others_do_not() -> None:
+    from oson_operator.output.csv_doc import plain_lines
+
+    assert plain_lines((("1", "2.00"), ("2", ""))) == "1,2.00\r\n2,\r\n"
+    assert plain_lines((("1", "2,00"),)) is None
+    assert plain_lines((("1", '"'),)) is None
+    assert plain_lines((("",),)) is None

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from oson_operator.domain.errors import NotFound
 from oson_operator.domain.messages import Language
 from oson_operator.domain.money import format_amount
-from oson_operator.domain.records_text import t
+from oson_operator.domain.records_text import TEXT, t
 from oson_operator.output import Document, OutColumn, Section
 from oson_operator.service.period import Period
 from oson_operator.storage import journals as store
@@ -25,15 +25,18 @@ def _money(tiyn: int) -> str:
     return format_amount(tiyn)
 
 
+def _kind_names(lang: Language) -> dict[str, str]:
+    """Operation and account kinds as shown in ``lang`` (the database puts them in the rows)."""
+    return {key: t(key, lang) for key in TEXT}
+
+
 def _params(period: Period, lang: Language) -> tuple[tuple[str, str], ...]:
     return ((t("period", lang), period.label(t("whole_ledger", lang))),)
 
 
 def general_journal(conn: Connection, period: Period, lang: Language) -> Document:
-    raw = store.journal_text_rows(conn, period.day_from, period.day_to)
+    rows = store.journal_text_rows(conn, period.day_from, period.day_to, _kind_names(lang))
     count, debit, credit = store.ledger_sums(conn, period.day_from, period.day_to)
-    names = {kind: t(kind, lang) for kind in {*(row[4] for row in raw), *(row[7] for row in raw)}}
-    rows = tuple((*row[:4], names[row[4]], row[5], row[6], names[row[7]], row[8], row[9]) for row in raw)
     columns = (OutColumn(t("entry", lang), True), OutColumn(t("day", lang)), OutColumn(t("time", lang)),
                OutColumn(t("operation", lang)), OutColumn(t("kind", lang)), OutColumn(t("receipt", lang), True),
                OutColumn(t("account", lang)), OutColumn(t("account_kind", lang)), OutColumn(t("debit", lang), True),
