@@ -47,6 +47,9 @@ class BenchServer:
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
 
+    def postmaster_pid(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+
     def superuser(self, dbname: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(host=str(self.root), port=self.port, user="postgres", dbname=dbname,
                                autocommit=True, connect_timeout=5)

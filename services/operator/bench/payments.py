@@ -169,6 +169,63 @@ end
 """
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by ``root`` and its descendants, the exited ones included (a reaped child's
+    time is in its parent's cutime/cstime)."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(pid, 0) for pid in tree) / TICKS
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / TICKS, sum(values[:8]) / TICKS
+
+
+class CpuMeter:
+    """CPU seconds of the service, the database, the load generator and the rest of the machine over a run."""
+
+    def __init__(self, service_pid: int | None, postmaster_pid: int) -> None:
+        self.service_pid, self.postmaster_pid = service_pid, postmaster_pid
+        self.start = self._read()
+
+    def _read(self) -> tuple[float, float, float, float, float]:
+        children = os.times()
+        busy, total = machine_cpu()
+        service = tree_cpu(self.service_pid) if self.service_pid is not None else 0.0
+        return (service, tree_cpu(self.postmaster_pid), children.children_user + children.children_system,
+                busy, total)
+
+    def stop(self, count: int) -> dict[str, float]:
+        """Milliseconds of CPU per unit of work (``count`` payments or transactions), and the machine's use."""
+        end = self._read()
+        service, database, generator, busy, total = (b - a for a, b in zip(self.start, end, strict=True))
+        per = 1000 / max(count, 1)
+        return {"service_cpu_ms": round(service * per, 2), "database_cpu_ms": round(database * per, 2),
+                "generator_cpu_ms": round(generator * per, 2),
+                "other_cpu_share": round(max(busy - service - database - generator, 0) / max(total, 1e-9), 2)}
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -197,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=20, help="length of each measured run")
     parser.add_argument("--connections", type=int, default=32, help="concurrent HTTP connections / pgbench clients")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--pool-size", type=int, default=16, help="database connections (and threads) per worker")
     parser.add_argument("--wallets", type=int, default=5000)
     parser.add_argument("--partners", type=int, default=50)
     parser.add_argument("--profile", type=Path, help="sample the service with py-spy during the run (raw "
@@ -225,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             client = access.insert_api_client(conn, name="bench", participant_id=None,
                                               secret_hash=passwords.token_digest(secret), now=datetime.now(UTC),
                                               created_by="bench")
-        service = run_service(settings, args.workers)
+        service = run_service(settings, args.workers, args.pool_size)
         work = Path(tempfile.mkdtemp(prefix="oson-bench-"))
         try:
             figures = measure(args, settings, server, service, client.client_id, secret, wallet_ids, partner_ids,
@@ -238,13 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_service(settings: Settings, workers: int) -> subprocess.Popen[bytes]:
+def run_service(settings: Settings, workers: int, pool_size: int) -> subprocess.Popen[bytes]:
     port = free_port()
     env = {**os.environ, "OSON_ENV_FILE": "/nonexistent/operator.env", "OSON_DATABASE_HOST": "127.0.0.1",
            "OSON_DATABASE_PORT": str(settings.database_port), "OSON_DATABASE_USER": RUNTIME,
            "OSON_DATABASE_PASSWORD": settings.database_password.get_secret_value(),
            "OSON_DATABASE_SSLMODE": "disable", "OSON_BIND_PORT": str(port), "OSON_WORKERS": str(workers),
-           "OSON_DATABASE_POOL_SIZE": "16", "OSON_LOG_LEVEL": "warning"}
+           "OSON_DATABASE_POOL_SIZE": str(pool_size), "OSON_LOG_LEVEL": "warning"}
     process = subprocess.Popen([sys.executable, "-m", "oson_operator", "serve"], env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -275,10 +333,15 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
     print("warming up the service ...", flush=True)
     subprocess.run(["wrk", "-t1", "-c8", "-d3s", "-s", str(warmup), base], capture_output=True, check=True)
     before = completed_payments(settings)
+    meter = CpuMeter(service.pid, server.postmaster_pid())
     print(f"service: {args.seconds} s of payments over {args.connections} connections ...", flush=True)
     profiler = None
     if args.profile:
-        profiler = subprocess.Popen(["py-spy", "record", "--subprocesses", "-r", "250", "-f", "raw", "-d",
+        # py-spy is usually installed next to this interpreter (pip install py-spy), not on PATH.
+        spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        if spy is None:
+            raise SystemExit("py-spy not found: pip install py-spy")
+        profiler = subprocess.Popen([spy, "record", "--subprocesses", "--nonblocking", "-r", "100", "-f", "raw", "-d",
                                      str(args.seconds), "-o", str(args.profile), "-p", str(service.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     result = subprocess.run(["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s",
@@ -289,6 +352,7 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
         raise SystemExit(f"could not read wrk's result:\n{result.stdout}\n{result.stderr}")
     requests, errors, p50, p99, duration = (int(g) for g in match.groups())
     created = completed_payments(settings) - before
+    service_cpu = meter.stop(created)
     if profiler is not None:
         profiler.wait(timeout=60)
     service_rate = created / (duration / 1e6)
@@ -300,6 +364,7 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
     print(f"pgbench: {args.seconds} s of the same transaction in raw SQL over {args.connections} clients ...",
           flush=True)
     env = {**os.environ, "PGPASSWORD": settings.database_password.get_secret_value()}
+    meter = CpuMeter(None, server.postmaster_pid())
     pgbench = subprocess.run(
         [str(PG_BIN / "pgbench"), "-h", "127.0.0.1", "-p", str(server.port), "-U", RUNTIME, "-n", "-M", "prepared",
          "-c", str(args.connections), "-j", "2", "-T", str(args.seconds), "-D", f"wallets={len(wallet_ids)}",
@@ -310,6 +375,8 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
     tps_match = re.search(r"tps = ([0-9.]+)", pgbench.stdout)
     assert tps_match is not None, pgbench.stdout
     raw_rate = float(tps_match.group(1))
+    done_match = re.search(r"number of transactions actually processed: (\d+)", pgbench.stdout)
+    raw_cpu = meter.stop(int(done_match.group(1)) if done_match else 0)
 
     with create_database_engine(settings, pooled=False).connect() as conn:
         check = check_ledger(conn)
@@ -323,8 +390,10 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
         "payments_per_s": round(service_rate, 1), "p50_ms": round(p50 / 1000, 2), "p99_ms": round(p99 / 1000, 2),
         "raw_sql_tps": round(raw_rate, 1), "ratio_to_raw_sql": round(service_rate / raw_rate, 3),
         "trial_balance": check.trial_balance, "wallet_mismatches": len(check.wallet_mismatches),
-        "connections": args.connections, "workers": args.workers, "seconds": args.seconds,
+        "connections": args.connections, "workers": args.workers, "pool_size": args.pool_size, "seconds": args.seconds,
         "cpus": os.cpu_count() or 0,
+        **{f"service_run_{k}": v for k, v in service_cpu.items()},
+        **{f"raw_sql_run_{k}": v for k, v in raw_cpu.items()},
     }
 
 
@@ -336,6 +405,12 @@ def report(figures: dict[str, float]) -> None:
           f"{figures['http_errors']} HTTP errors)")
     print(f"  raw SQL:  {figures['raw_sql_tps']:.0f} transactions/s (pgbench, the same ledger transaction)")
     print(f"  ratio:    {figures['ratio_to_raw_sql']:.2f}  (goal >= 0.5; goal >= 1000 payments/s)")
+    print(f"  CPU per payment: service {figures['service_run_service_cpu_ms']} ms, database "
+          f"{figures['service_run_database_cpu_ms']} ms, wrk {figures['service_run_generator_cpu_ms']} ms "
+          f"(other programs used {figures['service_run_other_cpu_share']:.0%} of the machine)")
+    print(f"  CPU per raw-SQL transaction: database {figures['raw_sql_run_database_cpu_ms']} ms, pgbench "
+          f"{figures['raw_sql_run_generator_cpu_ms']} ms (other programs used "
+          f"{figures['raw_sql_run_other_cpu_share']:.0%} of the machine)")
     print(f"  ledger:   trial balance {figures['trial_balance']}, wallet mismatches {figures['wallet_mismatches']}")
     out = REPO / "artifacts" / "bench-payments.json"
     out.parent.mkdir(exist_ok=True)

@@ -47,12 +47,15 @@ def serve(settings: Settings) -> Iterator[str]:
 # A simple-protocol "COMMIT" message: 'Q', int32 length (4 + 7), "COMMIT\0".
 COMMIT_MESSAGE = b"Q\x00\x00\x00\x0bCOMMIT\x00"
 IDEMPOTENCY_MARK = b"oson.idempotency_key"
+# A payment in one autocommit statement (the function of migration 0007): its commit is that statement.
+ONE_STATEMENT_MARK = b"oson.post_transfer("
 
 
 class CuttingProxy:
     """Forwards TCP to PostgreSQL. When armed, the first connection that claims an idempotency key and
-    then sends COMMIT is cut: with ``forward_commit`` the COMMIT reaches the server first (it commits,
-    the client never hears), otherwise it is dropped (the server rolls back)."""
+    then sends COMMIT, or sends a payment posted in one statement (which commits with it), is cut: with
+    ``forward_commit`` the COMMIT or statement reaches the server first (it commits, the client never
+    hears), otherwise it is dropped (nothing is written)."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -98,7 +101,7 @@ class CuttingProxy:
             while data := client.recv(65536):
                 if IDEMPOTENCY_MARK in data:
                     claimed = True
-                if claimed and COMMIT_MESSAGE in data:
+                if (claimed and COMMIT_MESSAGE in data) or ONE_STATEMENT_MARK in data:
                     with self._lock:
                         cut = self.armed
                         forward = self.forward_commit

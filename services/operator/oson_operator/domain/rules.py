@@ -114,6 +114,30 @@ def check_balance_limit(wallet: WalletState, credit: int, day: date, config: Bus
         raise Refusal("LIMIT_BALANCE", params={"mci": limit, "limit": format_amount(config.mci_tiyn(limit, day))})
 
 
+@dataclass(frozen=True)
+class DebitBounds:
+    """What a debit decided on unlocked wallet values needs to still be true once the wallets are locked.
+
+    The same conditions as ``check_debit_limits`` and ``check_balance_limit``, solved for the values
+    other operations can move meanwhile (None: no limit applies).
+    """
+
+    payer_min_balance: int
+    payer_max_debited_today: int | None
+    payee_max_balance: int | None
+
+
+def debit_bounds(payer: WalletState, payee: WalletState, amount: int, total: int, day: date,
+                 config: BusinessConfig) -> DebitBounds:
+    """Bounds for moving ``amount`` (``total`` with the commission) from ``payer`` to ``payee``."""
+    payer_holder, payee_holder = limit_holder(payer), limit_holder(payee)
+    per_day = config.limits[payer_holder].per_day if payer_holder is not None else None
+    balance = config.limits[payee_holder].balance if payee_holder is not None else None
+    max_debited = config.mci_tiyn(per_day, day) - amount if per_day is not None else None
+    max_balance = config.mci_tiyn(balance, day) - amount if balance is not None else None
+    return DebitBounds(total, max_debited, max_balance)
+
+
 def check_same_issuer(payer: WalletState, payee: WalletState) -> None:
     if payer.id == payee.id:
         raise Refusal("SAME_WALLET")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine
@@ -14,8 +16,8 @@ from oson_operator.domain.calendar import ALMATY, operational_day
 from oson_operator.domain.clock import Clock
 from oson_operator.domain.errors import NotFound, Refusal, error_body
 from oson_operator.domain.money import format_amount
-from oson_operator.service.transaction import Command, Outcome, execute
-from oson_operator.storage import ledger
+from oson_operator.service.transaction import Command, Decide, Outcome, Write, event_of, execute, execute_at_once
+from oson_operator.storage import ledger, transfer
 from oson_operator.storage.ledger import COMMISSION_ACCOUNT, SPECIALIZED_ACCOUNT, OperationRow
 
 OperationKind = Literal["issuance", "payment", "transfer", "return", "redemption"]
@@ -154,32 +156,84 @@ class Operations:
     # -- payment to a partner (§5.4) and transfer to a legal entity / IE --------------------------------
     def pay(self, command: Command, kind: Literal["payment", "transfer"], payer_id: str, payee_id: str,
             amount: int, purpose: str) -> Outcome:
+        fast = execute_at_once(self.engine, command, self.decide_pay(command, kind, payer_id, payee_id, amount,
+                                                                     purpose))
+        if fast is not None:
+            return fast
+
         def work(conn: Connection) -> Outcome:
             now = self.clock.now()
             day = operational_day(now)
             wallets = self._lock(conn, payer_id, payee_id)
             payer, payee = wallets[payer_id], wallets[payee_id]
-            rules.check_same_issuer(payer, payee)
-            if kind == "payment" and (payee.holder_kind != "partner" or not payee.holder_tariff):
-                raise Refusal("PAYEE_NOT_PARTNER")
-            if kind == "transfer" and payee.holder_kind not in ("legal_entity", "individual_entrepreneur"):
-                raise Refusal("TRANSFER_RECIPIENT_KIND")
-            if payee.holder_status != "active":
-                raise Refusal("RECIPIENT_NOT_ACTIVE")
-            rules.check_can_debit(payer, now)
-            rules.check_can_credit(payee, now)
-            tariff = self.config.tariff(payee.holder_tariff if kind == "payment" else "wallet_transfer")  # type: ignore[arg-type]
-            commission = tariff.commission(amount)
-            rules.check_debit_limits(payer, amount, amount + commission, ledger.debited_today(conn, payer_id, day),
-                                     day, self.config)
-            rules.check_balance_limit(payee, amount, day, self.config)
+            commission, tariff_title = self._check_pay(kind, payer, payee, amount, now, day,
+                                                       lambda: ledger.debited_today(conn, payer_id, day))
             op = ledger.record_operation(
                 conn, operation_id=str(uuid.uuid4()), kind=kind, amount=amount, commission=commission,
-                payer=payer_id, payee=payee_id, original=None, details={"purpose": purpose, "tariff": tariff.title},
+                payer=payer_id, payee=payee_id, original=None, details={"purpose": purpose, "tariff": tariff_title},
                 actor=command.principal.actor, request_id=command.context.request_id, now=now, day=day,
                 postings=postings.payment(payer_id, payee_id, COMMISSION_ACCOUNT, amount, commission))
             return self._completed(command, op, payee)
         return execute(self.engine, command, work, self._on_refusal(command, kind, amount, payer_id, payee_id))
+
+    def _check_pay(self, kind: str, payer: rules.WalletState, payee: rules.WalletState, amount: int,
+                   now: datetime, day: date, debited_today: Callable[[], int]) -> tuple[int, str]:
+        """The rules of a payment or transfer; returns the commission and the tariff's title."""
+        rules.check_same_issuer(payer, payee)
+        if kind == "payment" and (payee.holder_kind != "partner" or not payee.holder_tariff):
+            raise Refusal("PAYEE_NOT_PARTNER")
+        if kind == "transfer" and payee.holder_kind not in ("legal_entity", "individual_entrepreneur"):
+            raise Refusal("TRANSFER_RECIPIENT_KIND")
+        if payee.holder_status != "active":
+            raise Refusal("RECIPIENT_NOT_ACTIVE")
+        rules.check_can_debit(payer, now)
+        rules.check_can_credit(payee, now)
+        tariff = self.config.tariff(payee.holder_tariff if kind == "payment" else "wallet_transfer")  # type: ignore[arg-type]
+        commission = tariff.commission(amount)
+        rules.check_debit_limits(payer, amount, amount + commission, debited_today(), day, self.config)
+        rules.check_balance_limit(payee, amount, day, self.config)
+        return commission, tariff.title
+
+    def decide_pay(self, command: Command, kind: str, payer_id: str, payee_id: str, amount: int,
+                    purpose: str) -> Decide:
+        """The one-statement payment: decided on unlocked wallets, posted only if that decision still stands.
+
+        Any refusal, or anything unusual, declines: the full transaction then decides under locks and
+        records the refusal, so answers are the same either way.
+        """
+        def decide(conn: Connection) -> Write | None:
+            now = self.clock.now()
+            day = operational_day(now)
+            snapshot = transfer.read_transfer(conn, payer_id, payee_id, day)
+            if snapshot is None:
+                return None
+            payer, payee = snapshot.payer, snapshot.payee
+            try:
+                commission, tariff_title = self._check_pay(kind, payer, payee, amount, now, day,
+                                                           lambda: snapshot.debited_today)
+            except Refusal:
+                return None
+            bounds = rules.debit_bounds(payer, payee, amount, amount + commission, day, self.config)
+            marker = transfer.receipt_marker()
+            op = OperationRow(
+                id=str(uuid.uuid4()), kind=kind, status="completed", reason_code=None, amount=amount,
+                commission=commission, payer_account=payer.id, payee_account=payee.id, original_operation=None,
+                receipt_number=marker, details=transfer.jsonb_order({"purpose": purpose, "tariff": tariff_title}),
+                actor=command.principal.actor, request_id=command.context.request_id, created_at=now,
+                operational_day=day)
+            planned = self._completed(command, op, payee)
+
+            def write(conn: Connection) -> Outcome:
+                receipt = transfer.post_transfer(
+                    conn, snapshot=snapshot, bounds=bounds,
+                    key=(command.principal.actor, command.idempotency_key, command.request_hash),
+                    operation_id=op.id, kind=kind, amount=amount, commission=commission, details=op.details,
+                    request_id=op.request_id, now=now, day=day,
+                    postings=postings.payment(payer.id, payee.id, COMMISSION_ACCOUNT, amount, commission),
+                    event=event_of(command, planned), status=planned.status, answer=planned.body, marker=marker)
+                return self._completed(command, replace(op, receipt_number=receipt), payee)
+            return write
+        return decide
 
     # -- redemption to a bank account (§5.7) -------------------------------------------------------------
     def redeem(self, command: Command, wallet_id: str, amount: int, bank_account: dict[str, str]) -> Outcome:

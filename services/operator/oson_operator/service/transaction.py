@@ -26,6 +26,7 @@ from oson_operator.service.context import RequestContext
 from oson_operator.storage import idempotency
 from oson_operator.storage.engine import NOTICES_KEY
 from oson_operator.storage.events import append_event
+from oson_operator.storage.transfer import Declined
 
 SYNC_REPLICATION_CANCELLED = "synchronous replication"
 
@@ -60,9 +61,13 @@ class Command:
 
 Work = Callable[[Connection], Outcome]
 OnRefusal = Callable[[Connection, Refusal], Outcome]
+# Decides on what it reads (no transaction, no locks) and returns the write, or None to decline.
+Write = Callable[[Connection], Outcome]
+Decide = Callable[[Connection], Write | None]
 
 
-def _event(command: Command, outcome: Outcome) -> EventDraft:
+def event_of(command: Command, outcome: Outcome) -> EventDraft:
+    """The event a command's outcome is recorded with."""
     return EventDraft(
         action=command.action,
         actor=command.principal.actor,
@@ -93,6 +98,32 @@ def execute(engine: Engine, command: Command, work: Work, on_refusal: OnRefusal 
     return _run(engine, command, lambda conn: on_refusal(conn, refused))
 
 
+def execute_at_once(engine: Engine, command: Command, decide: Decide) -> Outcome | None:
+    """The fast path of ``execute``: one read, then one statement that claims the key, writes, records
+    the event and stores the answer, and commits with itself (autocommit). None when ``decide``
+    declines or the write raises ``Declined`` (nothing was written): the caller then runs ``execute``.
+    Like ``execute``, an answer whose commit cannot be known is OUTCOME_UNKNOWN, never "ok".
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        write = decide(conn)
+        if write is None:
+            return None
+        notices: list[str] = conn.info.setdefault(NOTICES_KEY, [])
+        notices.clear()
+        try:
+            outcome = write(conn)
+        except Declined:
+            return None
+        except DBAPIError as exc:
+            if exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) is None:
+                # The statement (and so its commit) was sent; whether it happened is unknown.
+                raise OutcomeUnknown("OUTCOME_UNKNOWN", params={"reason": type(exc.orig).__name__}) from exc
+            raise
+        if any(SYNC_REPLICATION_CANCELLED in notice for notice in notices):
+            raise OutcomeUnknown("OUTCOME_UNKNOWN", params={"reason": "replication wait cancelled"})
+    return outcome
+
+
 def _run(engine: Engine, command: Command, work: Work) -> Outcome:
     actor = command.principal.actor
     with engine.connect() as conn:
@@ -105,11 +136,11 @@ def _run(engine: Engine, command: Command, work: Work) -> Outcome:
                 if stored.status_code is None or stored.response is None:
                     raise OutcomeUnknown("OUTCOME_UNKNOWN")
                 outcome = Outcome(stored.status_code, stored.response, result="replayed", replayed=True)
-                append_event(conn, _event(command, outcome))
+                append_event(conn, event_of(command, outcome))
             else:
                 outcome = work(conn)
                 idempotency.store_with_event(conn, actor, command.idempotency_key, outcome.status, outcome.body,
-                                             _event(command, outcome))
+                                             event_of(command, outcome))
         except BaseException:
             if transaction.is_active:
                 transaction.rollback()

@@ -16,7 +16,7 @@ from oson_operator.domain.rules import WalletState
 SPECIALIZED_ACCOUNT = "00000000-0000-4000-8000-00000000000a"
 COMMISSION_ACCOUNT = "00000000-0000-4000-8000-00000000000b"
 
-_WALLET_COLUMNS = """
+WALLET_COLUMNS = """
     a.id::text, a.balance, a.status, a.block_mode, a.blocked_until, a.issuer_id::text,
     p.id::text, p.kind, p.status, p.identification, p.name, p.iin_bin, p.tariff,
     EXISTS (SELECT 1 FROM oson.aml_case c WHERE c.participant_id = p.id
@@ -24,7 +24,7 @@ _WALLET_COLUMNS = """
 """
 
 
-def _wallet(row: Sequence[Any]) -> WalletState:
+def wallet_state(row: Sequence[Any]) -> WalletState:
     return WalletState(*row)
 
 
@@ -36,18 +36,18 @@ def lock_wallets(conn: Connection, wallet_ids: Iterable[str]) -> dict[str, Walle
     """
     ids = sorted(set(wallet_ids))
     rows = conn.execute(text(
-        f"SELECT {_WALLET_COLUMNS} FROM oson.account a JOIN oson.participant p ON p.id = a.participant_id "
+        f"SELECT {WALLET_COLUMNS} FROM oson.account a JOIN oson.participant p ON p.id = a.participant_id "
         "WHERE a.id = ANY(CAST(:ids AS uuid[])) AND a.kind = 'wallet' ORDER BY a.id FOR NO KEY UPDATE OF a"
     ), {"ids": ids}).all()
-    return {row[0]: _wallet(row) for row in rows}
+    return {row[0]: wallet_state(row) for row in rows}
 
 
 def get_wallet(conn: Connection, wallet_id: str) -> WalletState | None:
     row = conn.execute(text(
-        f"SELECT {_WALLET_COLUMNS} FROM oson.account a JOIN oson.participant p ON p.id = a.participant_id "
+        f"SELECT {WALLET_COLUMNS} FROM oson.account a JOIN oson.participant p ON p.id = a.participant_id "
         "WHERE a.id = CAST(:id AS uuid) AND a.kind = 'wallet'"
     ), {"id": wallet_id}).first()
-    return _wallet(row) if row else None
+    return wallet_state(row) if row else None
 
 
 def debited_today(conn: Connection, wallet_id: str, day: date) -> int:

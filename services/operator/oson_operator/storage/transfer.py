@@ -1,0 +1,128 @@
+"""A transfer between two wallets in two round trips: an unlocked read, then one guarded statement.
+
+``read_transfer`` reads both wallets (and the payer's debits of the day) without locks or a
+transaction. The domain decides on those values; ``post_transfer`` then calls ``oson.post_transfer``
+(migration 0007), which claims the key, locks the wallets, re-checks the decision's facts and bounds,
+and writes the operation, entries, balances, event and answer, committed with that one statement.
+It raises ``Declined`` (nothing written) when the key is taken or the wallets changed: the caller
+then runs the full transaction, which gives the exact answer (replay, refusal) for the locked state.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from oson_operator.domain.events import EventDraft
+from oson_operator.domain.postings import Posting
+from oson_operator.domain.rules import DebitBounds, WalletState
+from oson_operator.storage.events import event_parameters
+from oson_operator.storage.ledger import WALLET_COLUMNS, wallet_state
+
+STALE, KEY_TAKEN = "OSN01", "OSN02"
+
+
+class Declined(Exception):
+    """The one-statement write did not happen (key taken, wallets changed); run the full transaction."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    payer: WalletState
+    payee: WalletState
+    payer_facts: str
+    payee_facts: str
+    debited_today: int
+
+
+_READ = text(f"""
+    SELECT {WALLET_COLUMNS}, oson.wallet_facts(a, p),
+        CASE WHEN a.id = CAST(:payer AS uuid) THEN (
+            SELECT coalesce(sum(o.amount), 0) FROM oson.operation o WHERE o.payer_account = a.id
+            AND o.operational_day = :day AND o.status = 'completed' AND o.kind IN ('payment', 'transfer', 'redemption')
+        ) END
+    FROM oson.account a JOIN oson.participant p ON p.id = a.participant_id
+    WHERE a.id IN (CAST(:payer AS uuid), CAST(:payee AS uuid)) AND a.kind = 'wallet'
+""")
+
+
+def read_transfer(conn: Connection, payer_id: str, payee_id: str, day: date) -> Snapshot | None:
+    """Both wallets as they are now (unlocked), or None if either is missing, they are the same, or
+    an id is malformed (the full transaction then gives the precise answer)."""
+    try:
+        rows = conn.execute(_READ, {"payer": payer_id, "payee": payee_id, "day": day}).all()
+    except DBAPIError:
+        if conn.invalidated:
+            raise
+        return None
+    if len(rows) != 2:
+        return None
+    first, second = rows
+    payer, payee = (first, second) if first[-1] is not None else (second, first)
+    return Snapshot(wallet_state(payer[:-2]), wallet_state(payee[:-2]), payer[-2], payee[-2], int(payer[-1]))
+
+
+_POST = text("""
+    SELECT oson.post_transfer(:actor, :key, :request_hash, CAST(:payer AS uuid), :payer_facts, :payer_min_balance,
+        :payer_max_debited, CAST(:payee AS uuid), :payee_facts, :payee_max_balance, CAST(:operation AS uuid),
+        :kind, :amount, :commission, CAST(:details AS jsonb), :request_id, :created_at, :day,
+        CAST(:accounts AS uuid[]), CAST(:amounts AS bigint[]), :started_at, :ended_at, :action, :record_type,
+        :record_id, :result, :source_address, CAST(:event_details AS jsonb), :status, CAST(:response AS text[]))
+""")
+
+
+def receipt_marker() -> int:
+    """A stand-in receipt number for an answer built before the number exists (random: no text of the
+    request can imitate it)."""
+    return -(10**18 + secrets.randbelow(8 * 10**18))
+
+
+def post_transfer(
+    conn: Connection, *, snapshot: Snapshot, bounds: DebitBounds, key: tuple[str, str, str], operation_id: str,
+    kind: str, amount: int, commission: int, details: dict[str, Any], request_id: str | None, now: datetime,
+    day: date, postings: list[Posting], event: EventDraft, status: int, answer: dict[str, Any], marker: int,
+) -> int:
+    """Write the transfer with its event and answer (``marker`` in ``answer`` becomes the receipt number);
+    returns the receipt number. ``key`` is (actor, idempotency key, request hash)."""
+    parts = json.dumps(answer).split(str(marker))
+    if len(parts) < 2:
+        raise Declined("the answer holds no receipt number to fill in")
+    actor, idempotency_key, request_hash = key
+    params = event_parameters(event)
+    try:
+        receipt = conn.execute(_POST, {
+            "actor": actor, "key": idempotency_key, "request_hash": request_hash,
+            "payer": snapshot.payer.id, "payer_facts": snapshot.payer_facts,
+            "payer_min_balance": bounds.payer_min_balance, "payer_max_debited": bounds.payer_max_debited_today,
+            "payee": snapshot.payee.id, "payee_facts": snapshot.payee_facts,
+            "payee_max_balance": bounds.payee_max_balance, "operation": operation_id, "kind": kind,
+            "amount": amount, "commission": commission, "details": json.dumps(details), "request_id": request_id,
+            "created_at": now, "day": day, "accounts": [p.account_id for p in postings],
+            "amounts": [p.amount for p in postings], "started_at": params["started_at"],
+            "ended_at": params["ended_at"], "action": params["action"], "record_type": params["record_type"],
+            "record_id": params["record_id"], "result": params["result"],
+            "source_address": params["source_address"], "event_details": params["details"], "status": status,
+            "response": parts,
+        }).scalar_one()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in (STALE, KEY_TAKEN):
+            raise Declined(str(exc.orig)) from None
+        raise
+    return int(receipt)
+
+
+def jsonb_order(value: Any) -> Any:
+    """``value`` with its keys in the order PostgreSQL's jsonb gives them back (shorter keys first, then
+    bytewise): an answer built before the write then reads exactly like one built from the stored row."""
+    if isinstance(value, dict):
+        ordered = sorted(value.items(), key=lambda item: (len(item[0].encode()), item[0].encode()))
+        return {key: jsonb_order(item) for key, item in ordered}
+    if isinstance(value, list):
+        return [jsonb_order(item) for item in value]
+    return value
