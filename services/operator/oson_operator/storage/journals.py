@@ -81,18 +81,24 @@ def journal_text_rows(conn: Connection, day_from: date | None, day_to: date | No
     # An entry is posted on its operation's day, so the operations of the same days (a range of the
     # operation_day_id index) are joined instead of scanning every operation; an entry whose operation
     # lies outside them still gets it, looked up by key (the lookups run only for such entries).
-    kind, receipt = _of_operation("kind"), _of_operation("receipt_number")
+    # Sorted before formatting: the sort then holds narrow rows (in memory rather than on disk).
     query = f"""
-        SELECT e.id::text, e.operational_day::text,
-            to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
-            e.operation_id::text, coalesce(%(names)s::jsonb ->> ({kind}), ({kind})),
-            coalesce(({receipt})::text, ''), e.account_id::text, coalesce(%(names)s::jsonb ->> a.kind, a.kind),
-            CASE WHEN e.amount < 0 THEN {_tenge("-e.amount")} ELSE '' END,
-            CASE WHEN e.amount > 0 THEN {_tenge("e.amount")} ELSE '' END
-        FROM oson.ledger_entry e
-        LEFT JOIN oson.operation d ON d.id = e.operation_id AND {same_days}
-        JOIN oson.account a ON a.id = e.account_id
-        WHERE {where} ORDER BY e.operational_day, e.id"""
+        SELECT x.id::text, x.operational_day::text,
+            to_char(x.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+            x.operation_id::text, coalesce(%(names)s::jsonb ->> x.operation_kind, x.operation_kind),
+            coalesce(x.receipt_number::text, ''), x.account_id::text,
+            coalesce(%(names)s::jsonb ->> x.account_kind, x.account_kind),
+            CASE WHEN x.amount < 0 THEN {_tenge("-x.amount")} ELSE '' END,
+            CASE WHEN x.amount > 0 THEN {_tenge("x.amount")} ELSE '' END
+        FROM (
+            SELECT e.id, e.operational_day, e.created_at, e.operation_id, e.account_id, e.amount,
+                {_of_operation("kind")} AS operation_kind, {_of_operation("receipt_number")} AS receipt_number,
+                a.kind AS account_kind
+            FROM oson.ledger_entry e
+            LEFT JOIN oson.operation d ON d.id = e.operation_id AND {same_days}
+            JOIN oson.account a ON a.id = e.account_id
+            WHERE {where} ORDER BY e.operational_day, e.id
+        ) x ORDER BY x.operational_day, x.id"""
     # The driver connection takes part in the caller's transaction (same snapshot as the totals).
     with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(query, params)
