@@ -341,8 +341,9 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
         spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         if spy is None:
             raise SystemExit("py-spy not found: pip install py-spy")
-        profiler = subprocess.Popen([spy, "record", "--subprocesses", "--nonblocking", "-r", "100", "-f", "raw", "-d",
-                                     str(args.seconds), "-o", str(args.profile), "-p", str(service.pid)],
+        # --gil: only samples holding the interpreter lock, i.e. where the service's Python CPU goes.
+        profiler = subprocess.Popen([spy, "record", "--subprocesses", "--gil", "--nonblocking", "-r", "100", "-f",
+                                     "raw", "-d", str(args.seconds), "-o", str(args.profile), "-p", str(service.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     result = subprocess.run(["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s",
                              "-s", str(script), base], capture_output=True, text=True, check=True)

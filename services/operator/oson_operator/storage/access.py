@@ -372,12 +372,14 @@ _CLIENT_UPDATABLE = frozenset(
 )
 
 
+_GET_CLIENT = {lock: text(f"SELECT {CLIENT_COLUMNS} FROM oson.api_client WHERE client_id = :id{lock}")
+               for lock in ("", " FOR UPDATE")}
+
+
 def get_api_client(connection: Connection, client_id: str, *, for_update: bool = False) -> ApiClient | None:
     """The API client (its ``participant_id`` tells which participant an integration acts for)."""
-    lock = " FOR UPDATE" if for_update else ""
-    row = connection.execute(
-        text(f"SELECT {CLIENT_COLUMNS} FROM oson.api_client WHERE client_id = :id{lock}"), {"id": client_id}
-    ).mappings().first()
+    # Built once: every partner request reads its client, and building a text() parses it anew.
+    row = connection.execute(_GET_CLIENT[" FOR UPDATE" if for_update else ""], {"id": client_id}).mappings().first()
     return _client(row) if row is not None else None
 
 

@@ -56,7 +56,7 @@ CREATE FUNCTION oson.post_transfer(
     p_request_id text, p_created_at timestamptz, p_day date, p_accounts uuid[], p_amounts bigint[],
     e_started_at timestamptz, e_ended_at timestamptz, e_action text, e_record_type text, e_record_id text,
     e_result text, e_source_address text, e_details jsonb,
-    p_status integer, p_response text[]
+    p_status integer, p_response text, p_marker text
 ) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     w record;
@@ -109,8 +109,9 @@ BEGIN
         source_address, request_id, details)
     VALUES (e_started_at, e_ended_at, p_actor, e_action, e_record_type, e_record_id, e_result,
         e_source_address, p_request_id, e_details);
-    -- The answer was built before the receipt number existed: it is joined in at the marked places.
-    UPDATE oson.idempotency_key SET status_code = p_status, response = array_to_string(p_response, receipt::text)::json
+    -- The answer was built before the receipt number existed: it replaces the (random) marker.
+    UPDATE oson.idempotency_key
+        SET status_code = p_status, response = replace(p_response, p_marker, receipt::text)::json
         WHERE actor = p_actor AND key = p_key;
     RETURN receipt;
 END $$;
@@ -118,7 +119,7 @@ END $$;
 
 SIGNATURE = ("oson.post_transfer(text, text, text, uuid, text, bigint, bigint, uuid, text, bigint, uuid, text, "
              "bigint, bigint, jsonb, text, timestamptz, date, uuid[], bigint[], timestamptz, timestamptz, text, "
-             "text, text, text, text, jsonb, integer, text[])")
+             "text, text, text, text, jsonb, integer, text, text)")
 
 
 def upgrade() -> None:
