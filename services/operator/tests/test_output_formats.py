@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -106,3 +107,15 @@ def test_plain_rows_take_the_quick_path_and_others_do_not() -> None:
     assert plain_lines((("1", "2,00"),)) is None
     assert plain_lines((("1", '"'),)) is None
     assert plain_lines((("",),)) is None
+
+
+def test_document_dict_is_asdict_without_the_copy() -> None:
+    from dataclasses import asdict
+
+    from oson_operator.output import document_dict
+
+    document = sample(3)
+    plain = document_dict(document)
+    assert plain == asdict(document)
+    assert plain["sections"][0]["rows"] is document.sections[0].rows  # shared, not copied
+    assert json.dumps(plain, sort_keys=True) == json.dumps(asdict(document), sort_keys=True)

@@ -13,6 +13,6 @@ no generation time or random id is written, so the same data and parameters give
 
 from __future__ import annotations
 
-from oson_operator.output.model import FORMATS, Document, OutColumn, Rendered, Section, render
+from oson_operator.output.model import FORMATS, Document, OutColumn, Rendered, Section, document_dict, render
 
-__all__ = ["FORMATS", "Document", "OutColumn", "Rendered", "Section", "render"]
+__all__ = ["FORMATS", "Document", "OutColumn", "Rendered", "Section", "document_dict", "render"]
