@@ -16,11 +16,12 @@ from oson_operator.domain.rules import WalletState
 SPECIALIZED_ACCOUNT = "00000000-0000-4000-8000-00000000000a"
 COMMISSION_ACCOUNT = "00000000-0000-4000-8000-00000000000b"
 
-WALLET_COLUMNS = """
+# An AML case in force on the holder p (list match §16.2.7, under control §16.3).
+AML_IN_FORCE = """EXISTS (SELECT 1 FROM oson.aml_case c WHERE c.participant_id = p.id
+            AND c.status IN ('frozen', 'under_control'))"""
+WALLET_COLUMNS = f"""
     a.id::text, a.balance, a.status, a.block_mode, a.blocked_until, a.issuer_id::text,
-    p.id::text, p.kind, p.status, p.identification, p.name, p.iin_bin, p.tariff,
-    EXISTS (SELECT 1 FROM oson.aml_case c WHERE c.participant_id = p.id
-            AND c.status IN ('frozen', 'under_control'))
+    p.id::text, p.kind, p.status, p.identification, p.name, p.iin_bin, p.tariff, {AML_IN_FORCE}
 """
 
 

@@ -23,7 +23,7 @@ from oson_operator.domain.events import EventDraft
 from oson_operator.domain.postings import Posting
 from oson_operator.domain.rules import DebitBounds, WalletState
 from oson_operator.storage.events import event_parameters
-from oson_operator.storage.ledger import WALLET_COLUMNS, wallet_state
+from oson_operator.storage.ledger import AML_IN_FORCE, WALLET_COLUMNS, wallet_state
 
 STALE, KEY_TAKEN = "OSN01", "OSN02"
 
@@ -42,7 +42,7 @@ class Snapshot:
 
 
 _READ = text(f"""
-    SELECT {WALLET_COLUMNS}, oson.wallet_facts(a, p),
+    SELECT {WALLET_COLUMNS}, oson.wallet_facts(a, p, {AML_IN_FORCE}),
         CASE WHEN a.id = CAST(:payer AS uuid) THEN (
             SELECT coalesce(sum(o.amount), 0) FROM oson.operation o WHERE o.payer_account = a.id
             AND o.operational_day = :day AND o.status = 'completed' AND o.kind IN ('payment', 'transfer', 'redemption')

@@ -36,17 +36,13 @@ def _runtime_role() -> str:
 
 FUNCTIONS_SQL = """
 -- Everything about a wallet and its holder that a payment decision rests on, except the balance
--- (checked against bounds instead, since other payments move it all the time).
--- PL/pgSQL, not SQL: a SQL function with a subquery is not inlined and would be planned anew in every
--- statement that calls it; PL/pgSQL keeps its plan for the session.
-CREATE FUNCTION oson.wallet_facts(a oson.account, p oson.participant) RETURNS text
-    LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN ROW(a.id, a.kind, a.status, a.block_mode, a.blocked_until, a.issuer_id, p.id, p.kind, p.status,
-               p.identification, p.name, p.iin_bin, p.tariff,
-               EXISTS (SELECT 1 FROM oson.aml_case c WHERE c.participant_id = p.id
-                       AND c.status IN ('frozen', 'under_control')))::text;
-END $$;
+-- (checked against bounds instead, since other payments move it all the time). ``aml``: an AML case
+-- in force on the holder. A plain SQL expression, so PostgreSQL inlines it into the calling query.
+CREATE FUNCTION oson.wallet_facts(a oson.account, p oson.participant, aml boolean) RETURNS text
+    LANGUAGE sql STABLE AS $$
+    SELECT ROW(a.id, a.kind, a.status, a.block_mode, a.blocked_until, a.issuer_id, p.id, p.kind, p.status,
+               p.identification, p.name, p.iin_bin, p.tariff, aml)::text
+$$;
 
 CREATE FUNCTION oson.post_transfer(
     p_actor text, p_key text, p_request_hash text,
@@ -69,7 +65,9 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'idempotency key already claimed' USING ERRCODE = 'OSN02';
     END IF;
-    FOR w IN SELECT a.id, a.balance, oson.wallet_facts(a, p) AS facts
+    FOR w IN SELECT a.id, a.balance, oson.wallet_facts(a, p, EXISTS (
+                 SELECT 1 FROM oson.aml_case c WHERE c.participant_id = p.id
+                 AND c.status IN ('frozen', 'under_control'))) AS facts
              FROM oson.account a JOIN oson.participant p ON p.id = a.participant_id
              WHERE a.id IN (p_payer, p_payee) AND a.kind = 'wallet' ORDER BY a.id FOR NO KEY UPDATE OF a
     LOOP
@@ -125,7 +123,7 @@ SIGNATURE = ("oson.post_transfer(text, text, text, uuid, text, bigint, bigint, u
 def upgrade() -> None:
     op.execute(FUNCTIONS_SQL)
     role = _runtime_role()
-    for function in (SIGNATURE, "oson.wallet_facts(oson.account, oson.participant)"):
+    for function in (SIGNATURE, "oson.wallet_facts(oson.account, oson.participant, boolean)"):
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
         op.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {role}")
     op.execute("UPDATE oson.app_meta SET value = '0007', updated_at = now() WHERE key = 'schema_version'")
@@ -133,5 +131,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {SIGNATURE}")
-    op.execute("DROP FUNCTION oson.wallet_facts(oson.account, oson.participant)")
+    op.execute("DROP FUNCTION oson.wallet_facts(oson.account, oson.participant, boolean)")
     op.execute("UPDATE oson.app_meta SET value = '0006', updated_at = now() WHERE key = 'schema_version'")
