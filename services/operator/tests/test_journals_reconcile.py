@@ -149,3 +149,19 @@ def test_entries_posted_on_another_day_than_their_operation_keep_its_kind_and_re
                                                                   ("Перевод", str(receipt), "", "7.00")]
     own_day = journal(office, "general", day=day.isoformat())["sections"][0]["rows"]
     assert operation_id not in {row[3] for row in own_day}
+
+
+def test_the_journal_query_leaves_the_sessions_memory_setting_as_it_was(office: Office) -> None:
+    from oson_operator.storage import journals as store
+
+    day = office.day  # type: ignore[attr-defined]
+    busy_day(office, day)
+    engine = create_database_engine(office.settings, application_name="records-tests", pooled=False)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SET work_mem = '5MB'"))
+            rows = store.journal_text_rows(connection, day, day, {"payment": "P"})
+            assert rows and {row[4] for row in rows} >= {"P"}
+            assert connection.execute(text("SELECT current_setting('work_mem')")).scalar_one() == "5MB"
+    finally:
+        engine.dispose()
