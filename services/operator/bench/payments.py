@@ -1,6 +1,6 @@
 """Benchmark: payments per second through the service, against the raw-SQL limit of the same database.
 
-    python services/operator/bench/payments.py [--seconds 20] [--connections 32] [--workers 2]
+    python services/operator/bench/payments.py [--seconds 20] [--connections 32] [--workers 2] [--pool-size 16]
 
 One run, one machine, one PostgreSQL with durable settings (fsync, full_page_writes and
 synchronous_commit on, data checksums off like the tests' server is irrelevant here), the event log on:
@@ -12,10 +12,11 @@ synchronous_commit on, data checksums off like the tests' server is irrelevant h
    idempotency key, lock both wallets, read the day's total, insert the operation, its entries and the
    new balances, append the chained event, store the answer, commit).
 
-It prints payments/s, p50/p99 latency, the raw-SQL transactions/s and the ratio, checks that the
-ledger invariants still hold, and writes the figures to artifacts/bench-payments.json. It asserts
-nothing about speed: the figures are for reading (goal on a 2-core machine: >= 1,000 payments/s and
-a ratio >= 0.5).
+It prints payments/s, p50/p99 latency, the raw-SQL transactions/s and the ratio, the CPU time per
+payment (service, database, load generator; read from /proc) and how much of the machine other
+programs used meanwhile, checks that the ledger invariants still hold, and writes the figures to
+artifacts/bench-payments.json. It asserts nothing about speed: the figures are for reading (goal on
+a 2-core machine: >= 1,000 payments/s and a ratio >= 0.5).
 """
 
 from __future__ import annotations
