@@ -151,7 +151,7 @@ def test_entries_posted_on_another_day_than_their_operation_keep_its_kind_and_re
     assert operation_id not in {row[3] for row in own_day}
 
 
-def test_the_journal_query_leaves_the_sessions_memory_setting_as_it_was(office: Office) -> None:
+def test_the_journal_query_leaves_the_sessions_settings_as_they_were(office: Office) -> None:
     from oson_operator.storage import journals as store
 
     day = office.day  # type: ignore[attr-defined]
@@ -159,9 +159,11 @@ def test_the_journal_query_leaves_the_sessions_memory_setting_as_it_was(office: 
     engine = create_database_engine(office.settings, application_name="records-tests", pooled=False)
     try:
         with engine.connect() as connection:
-            connection.execute(text("SET work_mem = '5MB'"))
+            connection.execute(text("SET work_mem = '5MB'; SET max_parallel_workers_per_gather = 1"))
             rows = store.journal_text_rows(connection, day, day, {"payment": "P"})
             assert rows and {row[4] for row in rows} >= {"P"}
-            assert connection.execute(text("SELECT current_setting('work_mem')")).scalar_one() == "5MB"
+            settings = connection.execute(text("SELECT current_setting('work_mem'), "
+                                               "current_setting('max_parallel_workers_per_gather')")).one()
+            assert tuple(settings) == ("5MB", "1")
     finally:
         engine.dispose()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, text
 
@@ -61,9 +63,10 @@ def _tenge(expression: str) -> str:
     return f"(({expression}) / 100)::text || '.' || lpad(mod({expression}, 100)::text, 2, '0')"
 
 
-# Memory for sorting a general journal's entries (about 25 MB for a month of 170,000 entries); set for
-# that one query, within its transaction.
-SORT_MEMORY = "64MB"
+# Settings of the general journal's query alone. Its entries are sorted in memory (about 25 MB for a
+# month of 170,000 entries): a sort spilled to disk stalls for seconds while the disk is busy. It runs
+# in one process: on a small, busy host parallel workers spend their time waiting for each other.
+JOURNAL_QUERY_SETTINGS = {"work_mem": "64MB", "max_parallel_workers_per_gather": "0"}
 
 
 def _of_operation(column: str) -> str:
@@ -105,16 +108,25 @@ def journal_text_rows(conn: Connection, day_from: date | None, day_to: date | No
             WHERE {where} ORDER BY e.operational_day, e.id
         ) x ORDER BY x.operational_day, x.id"""
     # The driver connection takes part in the caller's transaction (same snapshot as the totals).
-    with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-        # A month's entries are sorted in memory: a sort spilled to disk stalls when the disk is busy.
-        cursor.execute("SELECT current_setting('work_mem')")
-        previous = cursor.fetchone()[0]  # type: ignore[index]
-        cursor.execute("SELECT set_config('work_mem', %s, true)", (SORT_MEMORY,))
-        try:
-            cursor.execute(query, params)
-            return tuple(cursor.fetchall())
-        finally:
-            cursor.execute("SELECT set_config('work_mem', %s, true)", (previous,))
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor, _query_settings(cursor, JOURNAL_QUERY_SETTINGS):  # type: ignore[union-attr]
+        cursor.execute(query, params)
+        return tuple(cursor.fetchall())
+
+
+@contextmanager
+def _query_settings(cursor: psycopg.Cursor[Any], settings: Mapping[str, str]) -> Iterator[None]:
+    """Server settings for the queries run inside, put back afterwards; local to the caller's transaction
+    (SQLAlchemy always has one open), so they end with it whatever happens."""
+    previous = {name: cursor.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]  # type: ignore[index]
+                for name in settings}
+    for name, value in settings.items():
+        cursor.execute("SELECT set_config(%s, %s, true)", (name, value))
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            cursor.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
 def balance_before(conn: Connection, account_id: str, day: date | None) -> int:
