@@ -37,6 +37,8 @@ PASSWORD_KEYS: tuple[str, ...] = (
 CA_KEYS: tuple[str, str] = ("vault_pki_ca_cert_pem", "vault_pki_ca_key_pem")
 # Signs the operator service's event-log checkpoints (Ed25519); auditors verify with its public key.
 EVENT_SIGNING_KEY = "vault_operator_event_signing_key_pem"
+# Signs the electronic documents the operator service sends to banks and issuers (Ed25519, §VII).
+DOCUMENT_SIGNING_KEY = "vault_operator_document_signing_key_pem"
 # Signs drill reports (Ed25519) on the control node; auditors verify them with its public key.
 REPORT_SIGNING_KEY = "vault_report_signing_key_pem"
 CA_VALIDITY_DAYS = 3650
@@ -154,7 +156,7 @@ def ensure_secrets(inventory_dir: Path, topology: Topology) -> list[str]:
     if not all(current.get(k) for k in CA_KEYS):
         current[CA_KEYS[0]], current[CA_KEYS[1]] = new_ca(topology)
         added.extend(CA_KEYS)
-    for key in (EVENT_SIGNING_KEY, REPORT_SIGNING_KEY):
+    for key in (EVENT_SIGNING_KEY, DOCUMENT_SIGNING_KEY, REPORT_SIGNING_KEY):
         if not current.get(key):
             current[key] = _new_signing_key()
             added.append(key)

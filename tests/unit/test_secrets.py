@@ -26,16 +26,18 @@ def test_first_run_generates_every_secret_and_later_runs_keep_them(inventory: Pa
     topology = load_topology(ROOT / "inventory" / "lab" / "topology.yml")
     added = secrets.ensure_secrets(inventory, topology)
     assert set(added) == {*secrets.PASSWORD_KEYS, *secrets.CA_KEYS, secrets.EVENT_SIGNING_KEY,
-                          secrets.REPORT_SIGNING_KEY}
+                          secrets.DOCUMENT_SIGNING_KEY, secrets.REPORT_SIGNING_KEY}
     first = secrets.load_secrets(inventory, topology)
     assert secrets.ensure_secrets(inventory, topology) == []
     assert secrets.load_secrets(inventory, topology) == first
     assert b"$ANSIBLE_VAULT" in secrets.vault_file(inventory).read_bytes()[:20]
 
     keys = [load_pem_private_key(first[name].encode(), password=None)
-            for name in (secrets.EVENT_SIGNING_KEY, secrets.REPORT_SIGNING_KEY)]
+            for name in (secrets.EVENT_SIGNING_KEY, secrets.DOCUMENT_SIGNING_KEY, secrets.REPORT_SIGNING_KEY)]
     assert all(isinstance(key, Ed25519PrivateKey) for key in keys)
-    assert first[secrets.EVENT_SIGNING_KEY] != first[secrets.REPORT_SIGNING_KEY]
+    # One key per purpose: a leaked document key cannot forge event-log checkpoints or drill reports.
+    assert len({first[secrets.EVENT_SIGNING_KEY], first[secrets.DOCUMENT_SIGNING_KEY],
+                first[secrets.REPORT_SIGNING_KEY]}) == 3
     assert secrets.report_signing_key(inventory, topology) == first[secrets.REPORT_SIGNING_KEY]
     assert x509.load_pem_x509_certificate(first[secrets.CA_KEYS[0]].encode()).subject
 

@@ -48,6 +48,14 @@ def check_config(path: Path) -> int:
             load_private_key(settings.event_signing_key_file)
         except EventKeyError as exc:
             problems.append(f"OSON_EVENT_SIGNING_KEY_FILE: {exc}")
+    if settings.document_signing_key_file is not None:
+        from oson_operator.storage.events import private_key_from_pem
+
+        try:
+            private_key_from_pem(settings.document_signing_key_file.read_bytes())
+        except (OSError, ValueError) as exc:
+            problems.append(f"OSON_DOCUMENT_SIGNING_KEY_FILE: {settings.document_signing_key_file}: {exc}; "
+                            "create a key with `oson-operator events keygen --out FILE`")
     if problems:
         for problem in problems:
             print(f"oson-operator: {path}: {problem}", file=sys.stderr)

@@ -66,3 +66,19 @@ def test_check_config_rejects_an_empty_password(tmp_path: Path, monkeypatch: pyt
     assert "OSON_DATABASE_PASSWORD is empty" in capsys.readouterr().err
     assert cli_main(["check-config", str(write(tmp_path, "OSON_DATABASE_PASSWORD=s3cret\n"))]) == 0
     assert "s3cret" not in capsys.readouterr().out
+
+
+def test_check_config_reads_the_document_signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    monkeypatch.delenv("OSON_DATABASE_PASSWORD", raising=False)
+    key_file = tmp_path / "document-signing-key.pem"
+    key_file.write_text("not a key\n")
+    env = write(tmp_path, f"OSON_DATABASE_PASSWORD=s3cret\nOSON_DOCUMENT_SIGNING_KEY_FILE={key_file}\n")
+    assert cli_main(["check-config", str(env)]) == 1
+    assert "OSON_DOCUMENT_SIGNING_KEY_FILE" in capsys.readouterr().err
+    key_file.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    assert cli_main(["check-config", str(env)]) == 0
