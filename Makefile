@@ -40,10 +40,12 @@ test: lint
 	$(VENV)/pytest tests
 
 ## Benchmarks (figures, not pass/fail): payments through the service against pgbench's raw-SQL limit,
-## then time-range queries on a 1,000,000-row event log. Each starts its own PostgreSQL.
+## then time-range queries on a 1,000,000-row event log, then back-office search pages and a month's journals
+## over 1,000,000 payments. Each starts its own PostgreSQL.
 bench: setup
 	$(VENV)/python services/operator/bench/payments.py
 	$(VENV)/python services/operator/bench/event_query.py
+	$(VENV)/python services/operator/bench/records.py
 
 ## Backup throughput against a raw copy and the RTO of a 1 GiB database (a throwaway PostgreSQL and
 ## pgBackRest repository), then VIP and database failover from two lab drills (brings the lab up if needed).

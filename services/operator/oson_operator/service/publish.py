@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Engine
 
 from oson_operator.domain.errors import DomainError
-from oson_operator.output import FORMATS, Document, Rendered, render
+from oson_operator.output import FORMATS, Document, Rendered, document_dict, render
 from oson_operator.storage.access import Audit
 from oson_operator.storage.events import append_event
 
@@ -30,7 +29,8 @@ def check_format(fmt: str) -> str:
 
 def render_any(document: Document, fmt: str) -> Rendered:
     if fmt == "json":
-        body = json.dumps({"document": asdict(document)}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        body = json.dumps({"document": document_dict(document)}, ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":"))
         return Rendered(body.encode("utf-8"), "application/json", "json")
     return render(document, fmt)
 
