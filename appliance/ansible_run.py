@@ -63,6 +63,20 @@ def parse_recap(lines: list[str]) -> dict[str, HostRecap]:
     return recap
 
 
+def strategy_env() -> dict[str, str]:
+    """Mitogen's strategy for converges: one Python per VM that stays up and keeps the modules it was sent,
+    instead of a new interpreter and module upload for every task (a no-change converge of the nine VMs is
+    about four times faster). OSON_ANSIBLE_STRATEGY=linear runs Ansible's own strategy instead."""
+    if os.environ.get("OSON_ANSIBLE_STRATEGY", "mitogen_linear") == "linear":
+        return {"ANSIBLE_STRATEGY": "linear"}
+    try:
+        import ansible_mitogen
+    except ImportError:  # an environment without it still deploys, only slower
+        return {}
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"),
+            "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
 def ansible_bin(name: str) -> str:
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.exists() else name
@@ -92,6 +106,7 @@ def run_playbook(
             "PYTHONUNBUFFERED": "1",
             # The Python that runs osonctl has the appliance package the inventory plugin imports.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            **strategy_env(),
         }
     )
     env.update(extra_env or {})
