@@ -41,21 +41,16 @@ def check_config(path: Path) -> int:
             load_business_config(settings.business_config_file)
         except BusinessConfigError as exc:
             problems.append(str(exc))
-    if settings.event_signing_key_file is not None:
-        from oson_operator.storage.events import EventKeyError, load_private_key
+    from oson_operator.storage.events import EventKeyError, load_private_key
 
-        try:
-            load_private_key(settings.event_signing_key_file)
-        except EventKeyError as exc:
-            problems.append(f"OSON_EVENT_SIGNING_KEY_FILE: {exc}")
-    if settings.document_signing_key_file is not None:
-        from oson_operator.storage.events import private_key_from_pem
-
-        try:
-            private_key_from_pem(settings.document_signing_key_file.read_bytes())
-        except (OSError, ValueError) as exc:
-            problems.append(f"OSON_DOCUMENT_SIGNING_KEY_FILE: {settings.document_signing_key_file}: {exc}; "
-                            "create a key with `oson-operator events keygen --out FILE`")
+    # Both keys are Ed25519 PEM files made by `oson-operator events keygen`.
+    for setting, key_file in (("OSON_EVENT_SIGNING_KEY_FILE", settings.event_signing_key_file),
+                              ("OSON_DOCUMENT_SIGNING_KEY_FILE", settings.document_signing_key_file)):
+        if key_file is not None:
+            try:
+                load_private_key(key_file)
+            except EventKeyError as exc:
+                problems.append(f"{setting}: {exc}")
     if problems:
         for problem in problems:
             print(f"oson-operator: {path}: {problem}", file=sys.stderr)

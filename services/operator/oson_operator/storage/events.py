@@ -127,7 +127,7 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise EventKeyError(f"cannot read the event signing key {path}: {exc.strerror or exc}; "
+        raise EventKeyError(f"cannot read the signing key {path}: {exc.strerror or exc}; "
                             "create one with `oson-operator events keygen --out FILE`") from None
     try:
         return private_key_from_pem(data)
