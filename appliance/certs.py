@@ -22,6 +22,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from appliance.cli_errors import reported
 from appliance.topology import Topology
 
 PREVIOUS_CA_KEY = "vault_pki_ca_previous_cert_pem"
@@ -192,31 +193,22 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     return run_rotation(inventory, ca=bool(args.ca or args.retire_previous_ca or in_overlap))
 
 
-def _guarded(handler: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        from appliance.ansible_run import PlaybookError
-        from appliance.secrets import SecretsError
-        from appliance.topology import TopologyError
-
-        try:
-            return int(handler(args))
-        except (CertsError, SecretsError, TopologyError, PlaybookError, OSError) as err:
-            print(f"osonctl certs: {err}", file=sys.stderr)
-            return 2
-    return run
-
-
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `certs list | rotate` on osonctl's subcommands."""
+    from appliance.ansible_run import PlaybookError
+    from appliance.secrets import SecretsError
+    from appliance.topology import TopologyError
+
     certs = sub.add_parser("certs", help="TLS certificates of the VMs: list them, rotate them (and the CA)",
                            description="Certificates of every VM, issued by the appliance CA held in the vault. "
                                        "See docs/tls.md.")
     certs_sub = certs.add_subparsers(dest="certs_command", required=True)
+    guarded = reported("osonctl certs", CertsError, SecretsError, TopologyError, PlaybookError, OSError)
     listing = certs_sub.add_parser("list", help="subject, SANs and expiry of every VM's certificate, read from "
                                    "the VMs; exits 1 when a VM could not be read")
     listing.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    listing.set_defaults(func=_guarded(_cmd_list))
+    listing.set_defaults(func=guarded(_cmd_list))
     rotate = certs_sub.add_parser("rotate", help="re-issue every VM's certificate from the vaulted CA and reload "
                                   "the TLS services with health waits (no outage; safe to repeat)")
     rotate.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
@@ -224,4 +216,4 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         "until --retire-previous-ca")
     rotate.add_argument("--retire-previous-ca", action="store_true", help="stop trusting the CA replaced by the "
                         "last --ca rotation (after the overlap, when no client holds it any more)")
-    rotate.set_defaults(func=_guarded(_cmd_rotate))
+    rotate.set_defaults(func=guarded(_cmd_rotate))

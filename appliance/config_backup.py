@@ -52,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appliance import __version__
 from appliance.ansible_run import run_appliance_playbook, task_results
+from appliance.cli_errors import reported
 from appliance.paths import PROJECT_ROOT
 from appliance.secrets import SecretsError, state_dir, vault_file, vault_password_file
 from appliance.topology import HostRole, Topology, TopologyError, load_topology
@@ -622,15 +623,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except (ConfigBackupError, TopologyError, SecretsError) as err:
-            print(f"osonctl: {err}", file=sys.stderr)
-            return 2
-
-    return run
+_guarded = reported("osonctl", ConfigBackupError, TopologyError, SecretsError)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

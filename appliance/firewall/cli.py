@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
+from appliance.cli_errors import reported
 from appliance.firewall.flowtest import format_report, lab_runner, plan_probes, run_probes, ssh_runner
 from appliance.firewall.labnet import LabFirewallError
 from appliance.firewall.model import PolicyError
@@ -57,15 +56,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except (PolicyError, TopologyError, LabFirewallError, ValueError) as err:
-            print(f"osonctl: {err}", file=sys.stderr)
-            return 2
-
-    return run
+_guarded = reported("osonctl", PolicyError, TopologyError, LabFirewallError, ValueError)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
