@@ -21,7 +21,20 @@ def _lab_up(args: argparse.Namespace) -> int:
     topology = lab.load_lab_topology(args.inventory)
     started = time.monotonic()
     fresh = any(lab.container_state(topology.container_name(h)) == "absent" for h in topology.hosts)
+    if args.online and args.bundle:
+        print("osonctl lab up: --bundle goes with --offline, not --online", file=sys.stderr)
+        return 2
     image = lab.ensure_image()
+    if args.online:
+        lab.use_mirror(args.inventory)
+    elif args.offline or args.bundle:
+        bundle = args.bundle or _build_lab_bundle(topology.name, image)
+        if bundle is None:
+            return 1
+        lab.use_offline_bundle(args.inventory, bundle)
+    offline = lab.offline_bundle(args.inventory)
+    lab.say(f"packages from the offline bundle {offline}; the lab networks have no way out" if offline
+            else "packages from the VMs' Debian mirror")
     lab.ensure_networks(topology)
     lab.ensure_containers(topology, image)
     lab.wait_booted(topology)
@@ -52,10 +65,27 @@ def _lab_up(args: argparse.Namespace) -> int:
         f"\n  Appliance:  https://{vip}/   (public VIP; health: {json.dumps(health.get('database', {}))})"
         f"\n  CA:         {ca_file}   e.g. curl --cacert {ca_file} https://{vip}/api/health"
         f"\n  A VM shell: podman exec -it {topology.container_name(topology.hosts_with_role(lab.HostRole.APP)[0])} bash"
+        f"\n  Packages:   {f'offline bundle {offline} (no way out)' if offline else 'the Debian mirror'}"
         f"\n  Status:     osonctl lab status      Tear down: osonctl lab down"
         f"\n  Log:        {result.log_file}"
     )
     return 0
+
+
+def _build_lab_bundle(topology_name: str, image: str) -> Path | None:
+    """`osonctl bundle` for the lab (a few minutes): the archive the offline lab installs from."""
+    from appliance import bundle
+    from appliance.bundle.build import BundleError, build
+    from appliance.bundle.packages import PackageCollectionError
+
+    try:
+        result = build(topology_name, bundle.default_output(topology_name), image=image,
+                       playbooks=bundle.DEFAULT_PLAYBOOKS)
+    except (BundleError, PackageCollectionError) as err:
+        print(f"osonctl lab up --offline: {err}", file=sys.stderr)
+        return None
+    print(f"bundle ready in {result.seconds:.0f}s: {result.archive} ({result.size / 1e6:.1f} MB)", flush=True)
+    return result.archive
 
 
 def _lab_status(args: argparse.Namespace) -> int:
@@ -79,6 +109,7 @@ def _lab_down(args: argparse.Namespace) -> int:
 
     topology = lab.load_lab_topology(args.inventory)
     lab.down(topology, purge_image=args.purge_image)
+    lab.use_mirror(args.inventory)  # the next lab starts from the mirror unless told --offline again
     print("lab removed" + (" (base image too)" if args.purge_image else ""))
     return 0
 
@@ -316,6 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print JSON instead of a table")
         if name == "down":
             p.add_argument("--purge-image", action="store_true", help="also remove the base image")
+        if name == "up":
+            source = p.add_mutually_exclusive_group()
+            source.add_argument("--offline", action="store_true",
+                                help="install from the offline bundle only, with no way out of the lab networks "
+                                "(builds the bundle first unless --bundle names one); kept until --online or down")
+            source.add_argument("--online", action="store_true",
+                                help="back to the VMs' Debian mirror (the default)")
+            p.add_argument("--bundle", type=Path, metavar="FILE",
+                           help="with --offline: this archive from `osonctl bundle -i inventory/lab`")
 
     from appliance import bundle, prechecks
 
@@ -435,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from appliance.ansible_run import PlaybookError
     from appliance.backup import BackupError
     from appliance.drills.lab_drills import LabDrillError
+    from appliance.firewall.labnet import LabFirewallError
     from appliance.lab import LabError
     from appliance.secrets import SecretsError
     from appliance.topology import TopologyError
@@ -442,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (TopologyError, LabError, SecretsError, BackupError, LabDrillError) as err:
+    except (TopologyError, LabError, LabFirewallError, SecretsError, BackupError, LabDrillError) as err:
         print(f"osonctl: {err}", file=sys.stderr)
         return 2
     except PlaybookError as err:

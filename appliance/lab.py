@@ -17,7 +17,10 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import yaml
+
 from appliance.ansible_run import PlaybookResult, run_playbook
+from appliance.bundle.manifest import sha256
 from appliance.firewall.labnet import apply_lab_enforcement, remove_lab_enforcement
 from appliance.firewall.render import render_all
 from appliance.paths import LAB_INVENTORY, LAB_STATE, PLAYBOOKS
@@ -250,9 +253,6 @@ def wait_booted(topology: Topology, timeout: float = 120) -> None:
         raise LabError(f"systemd did not finish booting in {timeout:.0f}s on: {', '.join(sorted(pending))}")
 
 
-# -- converge and health -----------------------------------------------------------------------------
-
-
 LAB_CA_FILE = LAB_STATE / "ca.crt"
 
 
@@ -263,15 +263,60 @@ def lab_ca_file(topology: Topology, inventory: Path = LAB_INVENTORY) -> Path:
     return LAB_CA_FILE
 
 
+# -- package source: the VMs' mirror, or the offline bundle with no way out -------------------------------
+
+
+def package_source_file(inventory: Path = LAB_INVENTORY) -> Path:
+    """The lab inventory's package-source variables, written by `osonctl lab up --offline` (not committed)."""
+    return inventory / "group_vars" / "all" / "package-source.yml"
+
+
+def offline_bundle(inventory: Path = LAB_INVENTORY) -> Path | None:
+    """The bundle the lab installs from, or None when its VMs use their Debian mirror."""
+    path = package_source_file(inventory)
+    if not path.exists():
+        return None
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if data.get("oson_package_source") != "bundle":
+        return None
+    return Path(str(data["oson_bundle_file"]))
+
+
+def use_offline_bundle(inventory: Path, bundle: Path) -> None:
+    """From the next converge on, the VMs install only from `bundle` and nothing leaves the lab networks."""
+    bundle = bundle.resolve()
+    checksum = bundle.with_name(bundle.name + ".sha256")
+    if not bundle.is_file() or not checksum.is_file():
+        raise LabError(f"{bundle}: no bundle (or no {checksum.name} next to it); build one with "
+                       f"`osonctl bundle -i {inventory}` or run `osonctl lab up --offline` without --bundle")
+    expected = checksum.read_text(encoding="utf-8").split()[0]
+    if sha256(bundle) != expected:
+        raise LabError(f"{bundle} does not match {checksum.name}: damaged or changed; build it again")
+    package_source_file(inventory).write_text(
+        "# Written by `osonctl lab up --offline`; removed by `osonctl lab up --online` and `osonctl lab down`.\n"
+        "# The lab's VMs install from the offline bundle only, and the lab networks have no way out.\n"
+        + yaml.safe_dump({"oson_package_source": "bundle", "oson_bundle_file": str(bundle)}, sort_keys=False),
+        encoding="utf-8",
+    )
+
+
+def use_mirror(inventory: Path = LAB_INVENTORY) -> None:
+    package_source_file(inventory).unlink(missing_ok=True)
+
+
+# -- converge and health -----------------------------------------------------------------------------
+
+
 def converge(
     topology: Topology, inventory: Path = LAB_INVENTORY, extra_args: list[str] | None = None, *, quiet: bool = False
 ) -> PlaybookResult:
     ensure_secrets(inventory, topology)
     ca_file = lab_ca_file(topology, inventory)
     # The VMs' nftables rulesets are rendered from firewall/policy.yml before the play installs them;
-    # the host's forward filter between the lab networks stands in for the FortiGate.
+    # the host's forward filter between the lab networks stands in for the FortiGate. An offline lab's
+    # filter also closes the way out (as a rack without Internet access has none).
     render_all(topology)
-    apply_lab_enforcement(topology)
+    apply_lab_enforcement(topology, closed_to_outside=offline_bundle(inventory) is not None)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return run_playbook(
         PLAYBOOKS / "site.yml",

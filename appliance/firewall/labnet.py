@@ -6,7 +6,8 @@ itself, which is both the clients ("outside") and the control node, reaches the 
 the policy's flows from outside and from the control node (the output path). The table is the lab's
 own (`inet oson_lab_fw`): it is replaced or deleted as a whole and never touches podman's tables.
 Traffic that is not between lab networks (the mgmt network's way out to the package mirror, podman's
-DNS on the bridge gateways) is left to podman's rules.
+DNS on the bridge gateways) is left to podman's rules, unless the lab is closed to the outside (an
+offline lab, installed from the bundle): then nothing from a lab network is forwarded anywhere else.
 """
 
 from __future__ import annotations
@@ -75,7 +76,12 @@ def _output_rules(rf: ResolvedFlow, bridges: dict[str, str]) -> list[str]:
             for name, service in rf.services]
 
 
-def render_lab_enforcement(resolved: ResolvedPolicy, bridges: dict[str, str], table: str = LAB_TABLE) -> str:
+# The comment of the rule that closes an offline lab; tests read its counter.
+CLOSED_TO_OUTSIDE = "offline lab: no way out of the lab networks"
+
+
+def render_lab_enforcement(resolved: ResolvedPolicy, bridges: dict[str, str], table: str = LAB_TABLE, *,
+                           closed_to_outside: bool = False) -> str:
     missing = sorted(set(resolved.topology.networks) - set(bridges))
     if missing:
         raise LabFirewallError(f"no bridge interface given for lab network(s): {', '.join(missing)}")
@@ -88,6 +94,9 @@ def render_lab_enforcement(resolved: ResolvedPolicy, bridges: dict[str, str], ta
     same_network = [f'iifname "{b}" oifname "{b}" accept comment "same network: the VMs\' firewalls decide"'
                     for b in sorted(set(bridges.values()))]
     fwd_body = "\n".join(f"        {r}" for r in same_network + forward)
+    # A rack without Internet access: the package mirror, and everything else outside, is out of reach.
+    way_out = (f'iifname {lab_ifs} oifname != {lab_ifs} counter drop comment "{CLOSED_TO_OUTSIDE}"\n        '
+               if closed_to_outside else "")
     out_body = "\n".join(f"        {r}" for r in output)
     return f"""#!/usr/sbin/nft -f
 # The lab {resolved.topology.name}'s enforcement between its networks (the FortiGate's part), rendered
@@ -102,7 +111,7 @@ table inet {table} {{
     chain forward {{
         type filter hook forward priority filter; policy accept;
         iifname != {lab_ifs} return
-        oifname != {lab_ifs} return
+        {way_out}oifname != {lab_ifs} return
         ct state established,related accept
 {fwd_body}
         limit rate 10/second burst 20 packets log prefix "oson-lab-fw drop: " level info
@@ -128,7 +137,7 @@ def lab_enforcement_file(topology: Topology) -> Path:
 
 
 def apply_lab_enforcement(topology: Topology, *, table: str = LAB_TABLE, policy_file: Path | None = None,
-                          bridges: dict[str, str] | None = None) -> Path:
+                          bridges: dict[str, str] | None = None, closed_to_outside: bool = False) -> Path:
     """Render the lab's table for the running lab networks and load it (replacing an older one).
 
     Returns the file that was loaded (also kept in the state directory as a record)."""
@@ -136,7 +145,8 @@ def apply_lab_enforcement(topology: Topology, *, table: str = LAB_TABLE, policy_
         raise LabFirewallError(f"topology {topology.name} is not the lab (platform: container); the FortiGate "
                                "enforces the policy between the networks of a rack")
     resolved = load_resolved(topology, policy_file)
-    text = render_lab_enforcement(resolved, bridges or lab_bridges(topology), table)
+    text = render_lab_enforcement(resolved, bridges or lab_bridges(topology), table,
+                                  closed_to_outside=closed_to_outside)
     path = lab_enforcement_file(topology) if table == LAB_TABLE else state_dir(topology) / "firewall" / f"{table}.nft"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

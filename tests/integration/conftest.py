@@ -1,4 +1,5 @@
-"""The lab tests of this directory share one lab: the session fixture `running_lab` of lab_support."""
+"""The lab tests of this directory share one lab and one offline bundle: the session fixtures `running_lab`
+and `lab_bundle` of lab_support."""
 
 from __future__ import annotations
 
@@ -8,4 +9,4 @@ from pathlib import Path
 # pytest runs with --import-mode=importlib: the lab tests import their shared helpers from here.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lab_support import running_lab  # noqa: F401 (the fixture)
+from lab_support import lab_bundle, running_lab  # noqa: F401 (the fixtures)

@@ -1,13 +1,16 @@
 """The one lab every lab test of this directory shares (session scope: built once, removed at the end).
 
-Starts the lab itself (`osonctl lab down` then `osonctl lab up`) and removes it at the end
-(set OSON_KEEP_LAB=1 to keep it for inspection, OSON_REUSE_LAB=1 to run against a lab that is up).
+Starts the lab itself (`osonctl lab down` then `osonctl lab up --offline`: the offline bundle is built
+once per session and the lab's VMs install only from it, with no way out of the lab networks) and
+removes it at the end (set OSON_KEEP_LAB=1 to keep it and its bundle for inspection, OSON_REUSE_LAB=1
+to run against a lab that is up).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance import lab
+from appliance import bundle, lab
+from appliance.bundle.build import BundleResult, build
 from appliance.drills.lab_drills import LabAppliance
 from appliance.paths import LAB_STATE
 from appliance.topology import Topology
@@ -64,20 +68,37 @@ class Lab:
 
 
 @pytest.fixture(scope="session")
-def running_lab() -> Iterator[Lab]:
+def lab_bundle() -> Iterator[BundleResult]:
+    """The offline bundle for the lab inventory, built once (a few minutes: the packages are downloaded)."""
+    topology = lab.load_lab_topology()
+    archive = bundle.default_output(topology.name)
+    result = build(topology.name, archive, image=lab.ensure_image(), playbooks=bundle.DEFAULT_PLAYBOOKS)
+    record_figure("offline bundle build seconds", round(result.seconds))
+    record_figure("offline bundle MB", round(result.size / 1e6))
+    yield result
+    if not os.environ.get("OSON_KEEP_LAB"):
+        # A few hundred MB: not kept between runs.
+        for path in (archive, archive.with_name(archive.name + ".sha256")):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(archive.with_name(archive.name + ".d"), ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def running_lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     topology = lab.load_lab_topology()
     if os.environ.get("OSON_REUSE_LAB"):
         # For developers iterating on these tests: use the lab that is up, keep it afterwards.
         yield Lab(topology, lab.LAB_CA_FILE)
         return
     osonctl("lab", "down", log="lab-down-before.log")
+    offline: BundleResult = request.getfixturevalue("lab_bundle")
     started = time.monotonic()
-    proc = osonctl("lab", "up", log="lab-up-fresh.log")
+    proc = osonctl("lab", "up", "--offline", "--bundle", str(offline.archive), log="lab-up-fresh.log")
     fresh_seconds = time.monotonic() - started
     assert proc.returncode == 0, f"lab up failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
     record = json.loads((LAB_STATE / "last-fresh.json").read_text())
     record_figure("fresh lab (image, containers, converge) seconds", round(fresh_seconds))
-    record_figure("fresh converge seconds", record["converge_seconds"])
+    record_figure("fresh converge seconds (offline, from the bundle)", record["converge_seconds"])
     yield Lab(topology, lab.LAB_CA_FILE)
     if not os.environ.get("OSON_KEEP_LAB"):
         osonctl("lab", "down", log="lab-down-after.log")

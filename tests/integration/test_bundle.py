@@ -1,6 +1,7 @@
 """The offline bundle, built for the lab inventory, installs without any network.
 
-Builds the bundle (a few minutes: the packages are downloaded once), then in throwaway containers of
+Builds the bundle (a few minutes: the packages are downloaded once; the offline lab of the lab tests
+installs from the same archive, see test_lab_offline.py), then in throwaway containers of
 the VMs' base image started with `--network none`: apt installs some of the roles' packages from the
 bundle's repository and pip installs the operator wheel from its wheelhouse; and the base and operator
 roles themselves, with `oson_package_source: bundle`, point apt at the bundle only and install the
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bundle.build import BundleResult, build, tar_contents
+from appliance.bundle.build import BundleResult, tar_contents
 from appliance.bundle.manifest import verify
 from appliance.lab import image_name
 
@@ -30,13 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BundleResult]:
-    where = tmp_path_factory.mktemp("bundle")
-    try:
-        yield build("osonlab", where / "oson-bundle-osonlab.tar", image=image_name(), playbooks=["site.yml"])
-    finally:
-        # A few hundred MB (the bundle and what the roles unpacked next to it): not kept between runs.
-        shutil.rmtree(where, ignore_errors=True)
+def bundle(lab_bundle: BundleResult) -> BundleResult:
+    """The session's bundle (lab_support): the offline lab installs from the same archive."""
+    return lab_bundle
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import yaml
 
 from appliance.firewall.flowtest import PROBE_SCRIPT
 from appliance.firewall.labnet import (
+    CLOSED_TO_OUTSIDE,
     apply_lab_enforcement,
     lab_enforcement_loaded,
     remove_lab_enforcement,
@@ -107,6 +108,18 @@ def test_lab_enforcement_passes_nft_check(tmp_path: Path) -> None:
     # The lab machine may reach the public VIP (it is the clients) and not the app VMs' service port.
     assert 'oifname "oson-fwt3" ip daddr 10.77.20.100 tcp dport 443 accept' in text
     assert "dport 8000" not in text
+
+
+def test_an_offline_lab_is_closed_to_the_outside(tmp_path: Path) -> None:
+    """Offline, nothing from a lab network is forwarded out of the lab; online, that is podman's business."""
+    closed = render_lab_enforcement(_resolved("lab"), FAKE_BRIDGES, closed_to_outside=True)
+    _nft_check(closed, tmp_path, "lab-forward-closed")
+    lab_ifs = "{ " + ", ".join(f'"{b}"' for b in sorted(FAKE_BRIDGES.values())) + " }"
+    rule = f'iifname {lab_ifs} oifname != {lab_ifs} counter drop comment "{CLOSED_TO_OUTSIDE}"'
+    forward = closed.split("chain forward")[1].split("chain output")[0]
+    # Before the rule that hands traffic leaving the lab back to podman's own tables.
+    assert rule in forward and forward.index(rule) < forward.index(f"oifname != {lab_ifs} return")
+    assert CLOSED_TO_OUTSIDE not in render_lab_enforcement(_resolved("lab"), FAKE_BRIDGES)
 
 
 def test_lab_enforcement_lets_cross_network_flows_through() -> None:
