@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance.paths import PROJECT_ROOT
 
+if TYPE_CHECKING:
+    from appliance.topology import Topology
+
 DEFAULT_PLAYBOOKS = ["site.yml"]
+# A rack's hypervisors install the rack playbook's packages (KVM, libvirt, multipath, ...) from it too.
+RACK_PLAYBOOK = "rack.yml"
+
+
+def default_playbooks(topology: Topology) -> list[str]:
+    """The VMs' playbook, and the rack's where the topology has hypervisors to install (a `san` section)."""
+    return DEFAULT_PLAYBOOKS + ([RACK_PLAYBOOK] if topology.san is not None else [])
 
 
 def default_output(topology_name: str) -> Path:
     return PROJECT_ROOT / ".build" / f"oson-bundle-{topology_name}.tar"
 
 
-def run(inventory: Path, output: Path | None, playbooks: list[str], image: str | None) -> int:
+def run(inventory: Path, output: Path | None, playbooks: list[str] | None, image: str | None) -> int:
     from appliance.bundle.build import BundleError, build
     from appliance.bundle.packages import PackageCollectionError
     from appliance.lab import image_name
@@ -24,7 +35,8 @@ def run(inventory: Path, output: Path | None, playbooks: list[str], image: str |
     topology = load_topology(inventory)
     target = output or default_output(topology.name)
     try:
-        result = build(topology.name, target.resolve(), image=image or image_name(), playbooks=playbooks)
+        result = build(topology.name, target.resolve(), image=image or image_name(),
+                       playbooks=playbooks or default_playbooks(topology))
     except (BundleError, PackageCollectionError) as err:
         print(f"osonctl bundle: {err}", file=sys.stderr)
         return 1
@@ -39,8 +51,7 @@ def run(inventory: Path, output: Path | None, playbooks: list[str], image: str |
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    return run(Path(args.inventory), Path(args.output) if args.output else None, args.playbook or DEFAULT_PLAYBOOKS,
-               args.image)
+    return run(Path(args.inventory), Path(args.output) if args.output else None, args.playbook, args.image)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("-i", "--inventory", required=True, help="inventory directory (holding topology.yml)")
     p.add_argument("-o", "--output", help="archive to write (default: .build/oson-bundle-<topology>.tar)")
     p.add_argument("--playbook", action="append", metavar="P",
-                   help="collect the roles of this playbook under playbooks/ (default: site.yml; repeat to add "
-                   "more, e.g. --playbook site.yml --playbook rack.yml for the hypervisors' packages)")
+                   help="collect the roles of this playbook under playbooks/ (default: site.yml, and rack.yml "
+                   "for the hypervisors' packages when the topology has a san section; repeat to name several)")
     p.add_argument("--image", help="base image to resolve packages in (default: the lab's Debian 12 base image)")
     p.set_defaults(func=_cmd)

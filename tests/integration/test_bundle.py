@@ -22,9 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.bundle.build import BundleResult, tar_contents
+from appliance.bundle import RACK_PLAYBOOK, default_playbooks
+from appliance.bundle.build import BundleResult, build, requested_packages, tar_contents
 from appliance.bundle.manifest import verify
 from appliance.lab import image_name
+from appliance.topology import load_topology
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,3 +144,37 @@ def test_the_roles_install_from_the_bundle_offline_and_idempotently(
     assert all(uri.startswith("file:/var/lib/oson/bundle/apt-") for uri in sources.stdout.split()), sources.stdout
     health = _podman("exec", offline_vm, "/opt/oson/operator/venv/bin/oson-operator", "--help")
     assert health.returncode == 0 and "oson-operator" in health.stdout
+
+
+def test_a_rack_bundle_installs_the_hypervisors_packages_offline(tmp_path: Path) -> None:
+    """The production inventory's bundle (site.yml and rack.yml): in a container with no network, apt
+    installs every package the hypervisor and san roles ask for (with their recommends, as the roles do),
+    from the bundle's repository only."""
+    topology = load_topology(ROOT / "inventory" / "production")
+    archive = tmp_path / f"oson-bundle-{topology.name}.tar"
+    result = build(topology.name, archive, image=image_name(), playbooks=default_playbooks(topology))
+    rack = requested_packages([RACK_PLAYBOOK])
+    wanted = sorted(set(rack["hypervisor"]) | set(rack["san"]))
+    assert set(wanted) <= set(result.packages_in_repo)
+    repo = tmp_path / "apt"
+    repo.mkdir()
+    with tarfile.open(archive) as outer:
+        apt_tar = outer.extractfile("oson-bundle/apt.tar")
+        assert apt_tar is not None
+        with tarfile.open(fileobj=apt_tar) as inner:
+            inner.extractall(repo, filter="data")
+    archive.unlink()  # a few hundred MB; the repository is all the container needs
+    script = f"""set -e
+echo 'deb [trusted=yes] file:/r ./' > /etc/apt/sources.list.d/bundle.list
+rm -f /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list
+apt-get update -q
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q {' '.join(wanted)}
+dpkg-query -W -f 'installed: ${{Package}} ${{db:Status-Abbrev}}\\n' {' '.join(wanted)}
+virsh --version && qemu-img --version | head -1 && multipath -h 2>&1 | head -1 && mkfs.xfs -V
+"""
+    proc = _podman("run", "--rm", "--network", "none", "-v", f"{repo}:/r:ro", image_name(), "/bin/sh", "-c", script)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    installed = dict(line.split()[1:3] for line in proc.stdout.splitlines() if line.startswith("installed: "))
+    assert installed == dict.fromkeys(wanted, "ii")
+    for version_line in ("qemu-img version 7", "multipath-tools v0", "mkfs.xfs version"):
+        assert version_line in proc.stdout

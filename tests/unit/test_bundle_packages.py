@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from appliance.bundle import default_playbooks
 from appliance.bundle.build import requested_packages
 from appliance.bundle.packages import PackageCollectionError, collect_packages, playbook_roles, role_packages
+from appliance.topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,3 +96,13 @@ def test_the_site_playbook_asks_for_the_roles_packages() -> None:
     # Resolved from the role's defaults (postgresql_version), not written twice.
     assert "postgresql-15" in by_role["postgresql"] and "patroni" in by_role["postgresql"]
     assert "chrony" in by_role["base"] and "haproxy" in by_role["haproxy"]
+
+
+def test_a_rack_bundle_carries_the_hypervisors_packages_too() -> None:
+    """A topology with a san section has hypervisors to install: its bundle adds rack.yml's roles."""
+    production = load_topology(ROOT / "inventory" / "production")
+    assert default_playbooks(production) == ["site.yml", "rack.yml"]
+    assert default_playbooks(load_topology(ROOT / "inventory" / "lab")) == ["site.yml"]
+    by_role = requested_packages(default_playbooks(production))
+    assert "qemu-system-x86" in by_role["hypervisor"] and "multipath-tools" in by_role["san"]
+    assert "haproxy" in by_role["haproxy"]
