@@ -8,11 +8,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appliance import __version__
 from appliance.ansible_run import recap_lines
 from appliance.paths import LAB_INVENTORY, LAB_STATE
 from appliance.units import human_bytes
+
+if TYPE_CHECKING:
+    from appliance.topology import Topology
 
 
 def _lab_up(args: argparse.Namespace) -> int:
@@ -28,7 +32,7 @@ def _lab_up(args: argparse.Namespace) -> int:
     if args.online:
         lab.use_mirror(args.inventory)
     elif args.offline or args.bundle:
-        bundle = args.bundle or _build_lab_bundle(topology.name, image)
+        bundle = args.bundle or _build_lab_bundle(topology, image)
         if bundle is None:
             return 1
         lab.use_offline_bundle(args.inventory, bundle)
@@ -72,15 +76,14 @@ def _lab_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_lab_bundle(topology_name: str, image: str) -> Path | None:
+def _build_lab_bundle(topology: Topology, image: str) -> Path | None:
     """`osonctl bundle` for the lab (a few minutes): the archive the offline lab installs from."""
     from appliance import bundle
-    from appliance.bundle.build import BundleError, build
+    from appliance.bundle.build import BundleError
     from appliance.bundle.packages import PackageCollectionError
 
     try:
-        result = build(topology_name, bundle.default_output(topology_name), image=image,
-                       playbooks=bundle.DEFAULT_PLAYBOOKS)
+        result = bundle.build_for(topology, image=image)
     except (BundleError, PackageCollectionError) as err:
         print(f"osonctl lab up --offline: {err}", file=sys.stderr)
         return None

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from appliance.ansible_run import PlaybookResult, run_playbook
-from appliance.bundle.manifest import sha256
+from appliance.bundle.manifest import checksum_problem
 from appliance.firewall.labnet import apply_lab_enforcement, remove_lab_enforcement
 from appliance.firewall.render import render_all
 from appliance.paths import LAB_INVENTORY, LAB_STATE, PLAYBOOKS
@@ -285,13 +285,10 @@ def offline_bundle(inventory: Path = LAB_INVENTORY) -> Path | None:
 def use_offline_bundle(inventory: Path, bundle: Path) -> None:
     """From the next converge on, the VMs install only from `bundle` and nothing leaves the lab networks."""
     bundle = bundle.resolve()
-    checksum = bundle.with_name(bundle.name + ".sha256")
-    if not bundle.is_file() or not checksum.is_file():
-        raise LabError(f"{bundle}: no bundle (or no {checksum.name} next to it); build one with "
-                       f"`osonctl bundle -i {inventory}` or run `osonctl lab up --offline` without --bundle")
-    expected = checksum.read_text(encoding="utf-8").split()[0]
-    if sha256(bundle) != expected:
-        raise LabError(f"{bundle} does not match {checksum.name}: damaged or changed; build it again")
+    problem = checksum_problem(bundle)
+    if problem:
+        raise LabError(f"{problem}; build one with `osonctl bundle -i {inventory}` or run "
+                       "`osonctl lab up --offline` without --bundle")
     package_source_file(inventory).write_text(
         "# Written by `osonctl lab up --offline`; removed by `osonctl lab up --online` and `osonctl lab down`.\n"
         "# The lab's VMs install from the offline bundle only, and the lab networks have no way out.\n"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from appliance.paths import PROJECT_ROOT
 
 if TYPE_CHECKING:
+    from appliance.bundle.build import BundleResult
     from appliance.topology import Topology
 
 DEFAULT_PLAYBOOKS = ["site.yml"]
@@ -26,17 +27,26 @@ def default_output(topology_name: str) -> Path:
     return PROJECT_ROOT / ".build" / f"oson-bundle-{topology_name}.tar"
 
 
-def run(inventory: Path, output: Path | None, playbooks: list[str] | None, image: str | None) -> int:
-    from appliance.bundle.build import BundleError, build
-    from appliance.bundle.packages import PackageCollectionError
+def build_for(topology: Topology, output: Path | None = None, *, image: str | None = None,
+              playbooks: list[str] | None = None) -> BundleResult:
+    """The bundle of `topology` with the defaults of `osonctl bundle` (archive under .build/, the lab's base
+    image, the topology's playbooks). Raises BundleError or PackageCollectionError."""
+    from appliance.bundle.build import build
     from appliance.lab import image_name
+
+    target = output or default_output(topology.name)
+    return build(topology.name, target.resolve(), image=image or image_name(),
+                 playbooks=playbooks or default_playbooks(topology))
+
+
+def run(inventory: Path, output: Path | None, playbooks: list[str] | None, image: str | None) -> int:
+    from appliance.bundle.build import BundleError
+    from appliance.bundle.packages import PackageCollectionError
     from appliance.topology import load_topology
 
     topology = load_topology(inventory)
-    target = output or default_output(topology.name)
     try:
-        result = build(topology.name, target.resolve(), image=image or image_name(),
-                       playbooks=playbooks or default_playbooks(topology))
+        result = build_for(topology, output, image=image, playbooks=playbooks)
     except (BundleError, PackageCollectionError) as err:
         print(f"osonctl bundle: {err}", file=sys.stderr)
         return 1

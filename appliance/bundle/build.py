@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from appliance.bundle.manifest import sha256, write_manifest
+from appliance.bundle.manifest import sha256, write_checksum, write_manifest
 from appliance.bundle.packages import collect_packages, playbook_roles
 from appliance.bundle.repo import write_index
 from appliance.paths import PLAYBOOKS, PROJECT_ROOT
@@ -189,8 +189,7 @@ def build(topology_name: str, output: Path, *, image: str, playbooks: list[str],
         partial = output.with_name(output.name + ".partial")
         reproducible_tar(root, partial, f"{TOP}/")
         partial.replace(output)
-    digest = sha256(output)
-    output.with_name(output.name + ".sha256").write_text(f"{digest}  {output.name}\n", encoding="utf-8")
+    digest = write_checksum(output)
     return BundleResult(output, digest, output.stat().st_size, packages, in_repo, sorted(wheels["wheels"]),
                         time.monotonic() - started)
 

@@ -18,6 +18,27 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def checksum_file(archive: Path) -> Path:
+    """The `<archive>.sha256` written next to the archive (`sha256sum -c` reads it)."""
+    return archive.with_name(archive.name + ".sha256")
+
+
+def write_checksum(archive: Path) -> str:
+    digest = sha256(archive)
+    checksum_file(archive).write_text(f"{digest}  {archive.name}\n", encoding="utf-8")
+    return digest
+
+
+def checksum_problem(archive: Path) -> str | None:
+    """Why `archive` cannot be trusted (missing, no checksum file, or not matching it); None when it matches."""
+    checksum = checksum_file(archive)
+    if not archive.is_file() or not checksum.is_file():
+        return f"{archive}: no bundle (or no {checksum.name} next to it)"
+    if sha256(archive) != checksum.read_text(encoding="utf-8").split()[0]:
+        return f"{archive} does not match {checksum.name}: damaged or changed"
+    return None
+
+
 def build_manifest(root: Path, meta: dict[str, Any]) -> dict[str, Any]:
     """Every regular file under `root` except the manifest itself, by POSIX path relative to it."""
     files = {p.relative_to(root).as_posix(): {"sha256": sha256(p), "size": p.stat().st_size}

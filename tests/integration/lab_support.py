@@ -13,15 +13,18 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from appliance import bundle, lab
-from appliance.bundle.build import BundleResult, build
+from appliance.bundle.build import BundleResult
+from appliance.bundle.manifest import checksum_file
 from appliance.drills.lab_drills import LabAppliance
 from appliance.paths import LAB_STATE
 from appliance.topology import Topology
@@ -67,18 +70,27 @@ class Lab:
         return self.appliance.vip_holder()
 
 
+@contextmanager
+def apt_repository(archive: Path) -> Iterator[tarfile.TarFile]:
+    """The apt repository inside a bundle (its `apt.tar`), read without unpacking the bundle."""
+    with tarfile.open(archive) as outer:
+        apt_tar = outer.extractfile("oson-bundle/apt.tar")
+        assert apt_tar is not None, f"{archive} holds no oson-bundle/apt.tar"
+        with tarfile.open(fileobj=apt_tar) as inner:
+            yield inner
+
+
 @pytest.fixture(scope="session")
 def lab_bundle() -> Iterator[BundleResult]:
     """The offline bundle for the lab inventory, built once (a few minutes: the packages are downloaded)."""
-    topology = lab.load_lab_topology()
-    archive = bundle.default_output(topology.name)
-    result = build(topology.name, archive, image=lab.ensure_image(), playbooks=bundle.DEFAULT_PLAYBOOKS)
+    result = bundle.build_for(lab.load_lab_topology(), image=lab.ensure_image())
+    archive = result.archive
     record_figure("offline bundle build seconds", round(result.seconds))
     record_figure("offline bundle MB", round(result.size / 1e6))
     yield result
     if not os.environ.get("OSON_KEEP_LAB"):
         # A few hundred MB: not kept between runs.
-        for path in (archive, archive.with_name(archive.name + ".sha256")):
+        for path in (archive, checksum_file(archive)):
             path.unlink(missing_ok=True)
         shutil.rmtree(archive.with_name(archive.name + ".d"), ignore_errors=True)
 

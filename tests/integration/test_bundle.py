@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lab_support import apt_repository
 
-from appliance.bundle import RACK_PLAYBOOK, default_playbooks
-from appliance.bundle.build import BundleResult, build, requested_packages, tar_contents
+from appliance.bundle import RACK_PLAYBOOK, build_for
+from appliance.bundle.build import BundleResult, requested_packages, tar_contents
 from appliance.bundle.manifest import verify
 from appliance.lab import image_name
 from appliance.topology import load_topology
@@ -33,15 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def bundle(lab_bundle: BundleResult) -> BundleResult:
-    """The session's bundle (lab_support): the offline lab installs from the same archive."""
-    return lab_bundle
-
-
-@pytest.fixture(scope="module")
-def unpacked(bundle: BundleResult, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def unpacked(lab_bundle: BundleResult, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     where = tmp_path_factory.mktemp("unpacked")
-    with tarfile.open(bundle.archive) as tar:
+    with tarfile.open(lab_bundle.archive) as tar:
         tar.extractall(where, filter="data")
     repo = where / "apt"
     repo.mkdir()
@@ -55,7 +50,7 @@ def _podman(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str
     return subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def test_every_file_matches_the_manifest(bundle: BundleResult, unpacked: Path) -> None:
+def test_every_file_matches_the_manifest(lab_bundle: BundleResult, unpacked: Path) -> None:
     root = unpacked / "oson-bundle"
     assert verify(root) == []
     manifest = json.loads((root / "manifest.json").read_text())
@@ -133,10 +128,10 @@ def _converge(vm: str, bundle: Path, work: Path) -> subprocess.CompletedProcess[
 
 
 def test_the_roles_install_from_the_bundle_offline_and_idempotently(
-        bundle: BundleResult, offline_vm: str, tmp_path: Path) -> None:
-    first = _converge(offline_vm, bundle.archive, tmp_path)
+        lab_bundle: BundleResult, offline_vm: str, tmp_path: Path) -> None:
+    first = _converge(offline_vm, lab_bundle.archive, tmp_path)
     assert first.returncode == 0, first.stdout[-4000:]
-    second = _converge(offline_vm, bundle.archive, tmp_path)
+    second = _converge(offline_vm, lab_bundle.archive, tmp_path)
     assert second.returncode == 0, second.stdout[-4000:]
     assert "changed=0" in second.stdout.split("PLAY RECAP")[-1], second.stdout[-4000:]
     sources = _podman("exec", offline_vm, "apt-get", "indextargets", "--format", "$(URI)")
@@ -152,17 +147,14 @@ def test_a_rack_bundle_installs_the_hypervisors_packages_offline(tmp_path: Path)
     from the bundle's repository only."""
     topology = load_topology(ROOT / "inventory" / "production")
     archive = tmp_path / f"oson-bundle-{topology.name}.tar"
-    result = build(topology.name, archive, image=image_name(), playbooks=default_playbooks(topology))
+    result = build_for(topology, archive)  # its playbooks: site.yml and, for a san section, rack.yml
     rack = requested_packages([RACK_PLAYBOOK])
     wanted = sorted(set(rack["hypervisor"]) | set(rack["san"]))
     assert set(wanted) <= set(result.packages_in_repo)
     repo = tmp_path / "apt"
     repo.mkdir()
-    with tarfile.open(archive) as outer:
-        apt_tar = outer.extractfile("oson-bundle/apt.tar")
-        assert apt_tar is not None
-        with tarfile.open(fileobj=apt_tar) as inner:
-            inner.extractall(repo, filter="data")
+    with apt_repository(archive) as apt:
+        apt.extractall(repo, filter="data")
     archive.unlink()  # a few hundred MB; the repository is all the container needs
     script = f"""set -e
 echo 'deb [trusted=yes] file:/r ./' > /etc/apt/sources.list.d/bundle.list

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import socket
 import ssl
 import uuid
@@ -26,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from browser_support import CHROMIUM, chromium_missing, search_operations
+from browser_support import chromium as launch_chromium
 from lab_support import ARTIFACTS, Lab
 from oson_operator.domain import totp
 
@@ -35,9 +36,6 @@ from appliance.drills.load import prepare_world
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = ARTIFACTS / "console"
 
 
@@ -57,16 +55,10 @@ def _shot(page: Any, name: str, *, full_page: bool = True) -> None:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if shutil.which(str(CHROMIUM)) is None:
+    if chromium_missing():
         pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        yield browser
 
 
 def test_console_through_the_public_vip_works_end_to_end(running_lab: Lab, chromium: Any, tmp_path: Path) -> None:
@@ -122,15 +114,7 @@ def test_console_through_the_public_vip_works_end_to_end(running_lab: Lab, chrom
         _shot(page, "dashboard")
 
         # Search: the payment made through the API, by amount.
-        page.get_by_role("navigation").get_by_role("link", name="Search").click()
-        page.get_by_label("List", exact=True).select_option("operations")
-        form = page.get_by_role("search")
-        form.get_by_role("button", name="Add a condition").click()
-        condition = form.locator("fieldset.filter-row").first
-        condition.get_by_label("Field").select_option("amount")
-        condition.get_by_label("Condition").select_option("eq")
-        condition.get_by_label("Value").fill("1234.56")
-        form.get_by_role("button", name="Search").click()
+        search_operations(page, "amount", "eq", "1234.56")
         results = page.locator(".results table.data tbody")
         expect(results).to_contain_text("1234.56")
         expect(results).to_contain_text(payment_id[:8])

@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-import tarfile
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from lab_support import Lab, record_figure
+from lab_support import Lab, apt_repository, record_figure
 
 from appliance import lab
 from appliance.firewall.labnet import CLOSED_TO_OUTSIDE, LAB_TABLE
@@ -42,13 +41,10 @@ def _exec(lab_: Lab, host: str, *cmd: str, timeout: float = 60) -> subprocess.Co
 
 def _bundle_packages(bundle: Path) -> set[tuple[str, str]]:
     """(package, version) of every .deb in the bundle's repository, read from its Packages index."""
-    with tarfile.open(bundle) as outer:
-        apt_tar = outer.extractfile("oson-bundle/apt.tar")
-        assert apt_tar is not None
-        with tarfile.open(fileobj=apt_tar) as inner:
-            index = inner.extractfile("Packages")
-            assert index is not None
-            text = index.read().decode()
+    with apt_repository(bundle) as repo:
+        index = repo.extractfile("Packages")
+        assert index is not None
+        text = index.read().decode()
     return {(m["Package"], m["Version"]) for m in (
         dict(re.findall(r"^(Package|Version): (\S+)$", stanza, re.MULTILINE)) for stanza in text.split("\n\n"))
         if "Package" in m}

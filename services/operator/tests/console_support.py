@@ -24,6 +24,7 @@ import httpx
 import pytest
 import yaml
 from access_support import engine_for, make_staff, totp_secret, unique_login
+from browser_support import CHROMIUM, chromium, chromium_missing
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from server_support import serve_asgi
@@ -43,9 +44,6 @@ REPO = Path(__file__).resolve().parents[3]
 CONSOLE_DIR = REPO / "services" / "console"
 APACHE_DEFAULTS = REPO / "roles" / "apache" / "defaults" / "main.yml"
 ARTIFACTS = REPO / "artifacts" / "console"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # Hop-by-hop headers, and the ones httpx has already undone (it decodes the body).
 _DROP_REQUEST = {"host", "connection", "keep-alive", "transfer-encoding", "upgrade", "content-length"}
 _DROP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "upgrade", "content-length", "content-encoding"}
@@ -109,7 +107,7 @@ def serve_console(api_url: str) -> Iterator[str]:
 
 
 def require_chromium() -> None:
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+    if chromium_missing():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (the console tests drive Debian's Chromium)")
 
 
@@ -117,14 +115,8 @@ def require_chromium() -> None:
 def browser() -> Iterator[Any]:
     """Debian's headless Chromium under Playwright (never Playwright's own downloaded browsers)."""
     require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 # Basic accessibility of what is on screen: one h1, every visible control labelled, table headers scoped,

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from browser_support import search_operations
 from console_support import (  # noqa: F401  (fixtures: console, page)
     ConsoleWorld,
     console_fixture,
@@ -73,15 +74,7 @@ def test_search_builds_its_form_from_the_list_specs_saves_the_query_and_runs_it_
     screenshot(page, "search-saved")
 
     # A condition the API refuses comes back coded, with the field named.
-    page.get_by_role("navigation").get_by_role("link", name="Search").click()
-    page.get_by_label("List", exact=True).select_option("operations")
-    form = page.get_by_role("search")
-    form.get_by_role("button", name="Add a condition").click()
-    condition = form.locator("fieldset.filter-row").first
-    condition.get_by_label("Field").select_option("amount")
-    condition.get_by_label("Condition").select_option("gt")
-    condition.get_by_label("Value").fill("lots")
-    form.get_by_role("button", name="Search").click()
+    search_operations(page, "amount", "gt", "lots")
     alert = page.get_by_role("alert")
     expect(alert).to_have_attribute("data-code", "LIST_QUERY_INVALID")
     expect(alert).to_contain_text("filters.0.value")
