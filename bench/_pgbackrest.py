@@ -175,8 +175,10 @@ class BackupPhases:
     """Seconds of one backup's phases, from its log: ``start`` (pgBackRest starting, connecting, the
     immediate checkpoint, pg_backup_start), ``archive_wait`` (until the WAL segment before the backup,
     closed by pg_backup_start, is in the archive: pgBackRest checks that archiving works before it
-    copies; and the manifest), ``copy`` (read, page checksums, SHA-1, compress, encrypt, write every
-    file) and ``stop`` (pg_backup_stop, until the last WAL segment is archived, the manifest saved)."""
+    copies; then the manifest, and pgBackRest's wait for the next whole second, so that a file changed
+    in the second the copy starts is never taken for unchanged), ``copy`` (read, page checksums, SHA-1,
+    compress, encrypt, write every file) and ``stop`` (pg_backup_stop, until the last WAL segment is
+    archived, the manifest saved)."""
 
     start: float
     archive_wait: float
@@ -208,9 +210,12 @@ def backup_phases(log: str) -> BackupPhases:
 
 
 def version() -> str:
-    """``pgBackRest 2.45``, or a BenchError that says how to install it."""
+    """``pgBackRest 2.45 (package 2.45-1+oson1)``, or a BenchError that says how to install it."""
     try:
         result = subprocess.run(["pgbackrest", "version"], capture_output=True, text=True, timeout=30, check=False)
     except FileNotFoundError:
-        raise BenchError("pgbackrest not found: apt-get install -y pgbackrest") from None
-    return result.stdout.strip()
+        raise BenchError("pgbackrest not found: run scripts/host-setup.sh (it installs the appliance's own)") from None
+    # The Debian package's version tells the appliance's build (the pgbackrest role's patch) from Debian's.
+    package = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "pgbackrest"], capture_output=True, text=True,
+                             check=False).stdout.strip()
+    return f"{result.stdout.strip()} (package {package or 'unknown'})"

@@ -18,7 +18,8 @@ repository in a temporary directory:
    the same warm page cache, and the filesystem is flushed before each clock starts. ``--repeat`` rounds
    of copy and backup (3 by default); the figures are their medians, with the CPU seconds each took
    and the backup's phases from pgBackRest's log (start: the checkpoint; archive wait: until the WAL
-   segment that pg_backup_start closed is archived; copy; stop: until the last segment is archived).
+   segment that pg_backup_start closed is archived, the manifest, the next whole second; copy; stop:
+   until the last segment is archived).
    pgBackRest copies one file per process, so the layout matters: by default pgbench_accounts is
    split into ``--partitions`` 16 partitions (at 1 GiB, files of about 55 MiB with their indexes
    beside them, like a real database's tables and indexes; a larger database has many 1 GiB segments
@@ -447,7 +448,8 @@ def report(figures: dict[str, Any], out: Path) -> None:
           f"{figures['repository_bytes'] / MIB:.0f} MiB with the archived WAL; "
           f"{figures['backup_cpu_seconds']:.2f} CPU s)")
     print(f"  phases:    start {phases['start']:.2f} s (checkpoint, pg_backup_start), archive wait "
-          f"{phases['archive_wait']:.2f} s (prior WAL segment archived), copy {phases['copy']:.2f} s, "
+          f"{phases['archive_wait']:.2f} s (prior WAL segment archived, manifest, next second), "
+          f"copy {phases['copy']:.2f} s, "
           f"stop {phases['stop']:.2f} s (pg_backup_stop, last WAL archived)")
     print(f"  restore:   {figures['restore_seconds']:.2f} s pgbackrest restore + {figures['recovery_seconds']:.2f} s "
           f"recovery to the first answer")

@@ -21,6 +21,8 @@ packages=(
   vagrant vagrant-libvirt libvirt-clients libxml2-utils multipath-tools ifupdown2
   # sshd -t validates the hardening role's SSH configuration in the unit tests.
   openssh-server
+  # Building the appliance's pgBackRest package from Debian's source (its -dev packages come with it).
+  dpkg-dev
 )
 
 missing=()
@@ -66,5 +68,15 @@ if [ ! -f "$stamp" ]; then
   fi
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+# The appliance's pgBackRest (Debian's 2.45 with the pgbackrest role's patch), built once into
+# .build/debs and installed here too: the backup benchmark and the local drills use this machine's.
+deb_report=$(.venv/bin/python roles/pgbackrest/files/build_package.py --dest .build/debs | tail -n 1)
+deb=$(.venv/bin/python -c 'import json, sys; print(json.loads(sys.argv[1])["deb"])' "$deb_report")
+deb_version=$(.venv/bin/python -c 'import json, sys; print(json.loads(sys.argv[1])["version"])' "$deb_report")
+if [ "$(dpkg-query -W -f='${Version}' pgbackrest 2>/dev/null || true)" != "$deb_version" ]; then
+  echo "==> installing pgbackrest $deb_version"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$deb"
 fi
 echo "==> host ready"

@@ -4,7 +4,8 @@ repository, dependencies resolved for Debian 12) and the operator service's whee
 Layout of the archive (everything under `oson-bundle/`):
 
     manifest.json     sha256 and size of every file below, and of every member of the two tars
-    apt.tar           a flat apt repository: *.deb, Packages, Packages.gz, Release
+    apt.tar           a flat apt repository: *.deb, Packages, Packages.gz, Release (with the appliance's
+                      own build of pgbackrest in place of Debian's)
     wheelhouse.tar    the oson-operator wheel and its pinned dependencies (what the operator role installs)
     wheelhouse.json   the wheel set's report: wheel -> sha256, digest, Python platform, project wheel
     packages.json     the packages each role asked for, and every package in the repository
@@ -36,6 +37,10 @@ ROLES = PROJECT_ROOT / "roles"
 OPERATOR_SOURCE = PROJECT_ROOT / "services" / "operator"
 WHEELHOUSE_SCRIPT = ROLES / "operator" / "files" / "build_wheelhouse.py"
 WHEELHOUSE_CACHE = PROJECT_ROOT / ".build" / "operator-wheelhouse"
+# Debian packages the appliance builds itself (Debian's source plus a patch of its roles), and the
+# cache they are built into (the roles' own default, so a deploy and a bundle share one build).
+OWN_PACKAGE_BUILDERS = (ROLES / "pgbackrest" / "files" / "build_package.py",)
+OWN_PACKAGE_CACHE = PROJECT_ROOT / ".build" / "debs"
 TOP = "oson-bundle"
 
 
@@ -85,6 +90,25 @@ def build_wheels(dest: Path, say: Say) -> dict[str, Any]:
     (dest / "wheelhouse.json").write_text(json.dumps(public, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     say(f"  {len(report['wheels'])} wheels for {report['platform']} ({report['project_wheel']})")
     return public
+
+
+def add_own_packages(repo: Path, say: Say) -> list[str]:
+    """Build (or reuse) the appliance's own packages and put them into `repo` in place of Debian's."""
+    added: list[str] = []
+    for script in OWN_PACKAGE_BUILDERS:
+        proc = subprocess.run([sys.executable, str(script), "--dest", str(OWN_PACKAGE_CACHE)], stdout=subprocess.PIPE,
+                              text=True, check=False)
+        if proc.returncode != 0:
+            raise BundleError(f"building the appliance's own package with {script.relative_to(PROJECT_ROOT)} failed "
+                              "(its error is above)")
+        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        deb = Path(report["deb"])
+        for stock in repo.glob(f"{report['package']}_*.deb"):
+            stock.unlink()
+        shutil.copyfile(deb, repo / deb.name)
+        say(f"  the appliance's own {report['package']} {report['version']} replaces Debian's")
+        added.append(deb.name)
+    return added
 
 
 def download_debs(image: str, packages: list[str], dest: Path, say: Say) -> None:
@@ -173,6 +197,7 @@ def build(topology_name: str, output: Path, *, image: str, playbooks: list[str],
             repo.mkdir()
             for deb in sorted(debs_from.glob("*.deb")):
                 shutil.copyfile(deb, repo / deb.name)
+        add_own_packages(repo, say)
         say("  indexing the apt repository (Packages, Release)...")
         in_repo = write_index(repo)
         apt_contents = reproducible_tar(repo, root / "apt.tar")

@@ -17,10 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 from lab_support import Lab, apt_repository, record_figure
 
 from appliance import lab
 from appliance.firewall.labnet import CLOSED_TO_OUTSIDE, LAB_TABLE
+from appliance.paths import PROJECT_ROOT
+from appliance.topology import HostRole
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(600)]
 
@@ -79,6 +82,17 @@ def test_every_installed_package_came_from_the_image_or_the_bundle(running_lab: 
     # The roles did install: the busiest VM holds over a hundred packages the image does not have.
     assert installed_from_bundle > 50
     record_figure("offline lab: most packages one VM installed from the bundle", installed_from_bundle)
+
+
+def test_database_and_backup_vms_run_the_appliances_own_pgbackrest(running_lab: Lab, offline_bundle: Path) -> None:
+    defaults = yaml.safe_load((PROJECT_ROOT / "roles/pgbackrest/defaults/main.yml").read_text(encoding="utf-8"))
+    version = defaults["pgbackrest_package_version"]
+    assert {v for p, v in _bundle_packages(offline_bundle) if p == "pgbackrest"} == {version}, (
+        "the bundle must carry the appliance's pgbackrest build in place of Debian's")
+    hosts = running_lab.topology.hosts_with_role(HostRole.DB) + running_lab.topology.hosts_with_role(HostRole.BACKUP)
+    for host in hosts:
+        proc = _exec(running_lab, host, "dpkg-query", "-W", "-f", "${Version}", "pgbackrest")
+        assert (proc.returncode, proc.stdout) == (0, version), (host, proc.stdout, proc.stderr)
 
 
 def _mirror_address() -> tuple[str, int]:
