@@ -145,7 +145,7 @@ def ensure_build_dependencies(tree: Path) -> None:
     check = subprocess.run(["dpkg-checkbuilddeps"], cwd=tree, capture_output=True, text=True, check=False)
     if check.returncode == 0:
         return
-    missing = check.stderr.strip().rsplit(":", 1)[-1].strip()
+    missing = check.stderr.strip().partition("Unmet build dependencies:")[2].strip() or check.stderr.strip()
     if os.geteuid() != 0:
         raise BuildError(f"the build needs these Debian packages: {missing}. Install them as root "
                          f"(apt-get install {missing}) and run again.")
