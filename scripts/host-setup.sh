@@ -25,13 +25,13 @@ packages=(
   dpkg-dev
 )
 
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "==> installing Debian packages: ${missing[*]}"
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   # Keep package post-install scripts from starting daemons on this machine.
   policy=/usr/sbin/policy-rc.d
   had_policy=0; [ -e "$policy" ] && had_policy=1
@@ -71,12 +71,10 @@ if [ ! -f "$stamp" ]; then
 fi
 # The appliance's pgBackRest (Debian's 2.45 with the pgbackrest role's patch), built once into
 # .build/debs and installed here too: the backup benchmark and the local drills use this machine's.
-deb_report=$(.venv/bin/python roles/pgbackrest/files/build_package.py --dest .build/debs | tail -n 1)
-deb=$(.venv/bin/python -c 'import json, sys; print(json.loads(sys.argv[1])["deb"])' "$deb_report")
-deb_version=$(.venv/bin/python -c 'import json, sys; print(json.loads(sys.argv[1])["version"])' "$deb_report")
-if [ "$(dpkg-query -W -f='${Version}' pgbackrest 2>/dev/null || true)" != "$deb_version" ]; then
+read -r deb deb_version < <(.venv/bin/python roles/pgbackrest/files/build_package.py --dest .build/debs | tail -n 1 |
+  .venv/bin/python -c 'import json, sys; report = json.load(sys.stdin); print(report["deb"], report["version"])')
+if [ "$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' pgbackrest 2>/dev/null || true)" != "ii $deb_version" ]; then
   echo "==> installing pgbackrest $deb_version"
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$deb"
 fi
 echo "==> host ready"

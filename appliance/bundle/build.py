@@ -92,9 +92,8 @@ def build_wheels(dest: Path, say: Say) -> dict[str, Any]:
     return public
 
 
-def add_own_packages(repo: Path, say: Say) -> list[str]:
+def add_own_packages(repo: Path, say: Say) -> None:
     """Build (or reuse) the appliance's own packages and put them into `repo` in place of Debian's."""
-    added: list[str] = []
     for script in OWN_PACKAGE_BUILDERS:
         proc = subprocess.run([sys.executable, str(script), "--dest", str(OWN_PACKAGE_CACHE)], stdout=subprocess.PIPE,
                               text=True, check=False)
@@ -107,8 +106,6 @@ def add_own_packages(repo: Path, say: Say) -> list[str]:
             stock.unlink()
         shutil.copyfile(deb, repo / deb.name)
         say(f"  the appliance's own {report['package']} {report['version']} replaces Debian's")
-        added.append(deb.name)
-    return added
 
 
 def download_debs(image: str, packages: list[str], dest: Path, say: Say) -> None:
