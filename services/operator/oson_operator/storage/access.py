@@ -21,6 +21,7 @@ from oson_operator.domain import passwords
 from oson_operator.domain.access import STAFF_ROLES, Role
 from oson_operator.domain.errors import Conflict, DomainError, FieldProblem
 from oson_operator.domain.events import EventDraft
+from oson_operator.storage.driver import fetch
 from oson_operator.storage.events import append_event
 
 STAFF_COLUMNS = (
@@ -372,15 +373,16 @@ _CLIENT_UPDATABLE = frozenset(
 )
 
 
-_GET_CLIENT = {lock: text(f"SELECT {CLIENT_COLUMNS} FROM oson.api_client WHERE client_id = :id{lock}")
+_CLIENT_FIELDS = tuple(name.strip() for name in CLIENT_COLUMNS.split(","))
+# Every partner request reads its client: on the driver's cursor (storage.driver), psycopg placeholders.
+_GET_CLIENT = {lock: f"SELECT {CLIENT_COLUMNS} FROM oson.api_client WHERE client_id = %(id)s{lock}"
                for lock in ("", " FOR UPDATE")}
 
 
 def get_api_client(connection: Connection, client_id: str, *, for_update: bool = False) -> ApiClient | None:
     """The API client (its ``participant_id`` tells which participant an integration acts for)."""
-    # Built once: every partner request reads its client, and building a text() parses it anew.
-    row = connection.execute(_GET_CLIENT[" FOR UPDATE" if for_update else ""], {"id": client_id}).mappings().first()
-    return _client(row) if row is not None else None
+    rows = fetch(connection, _GET_CLIENT[" FOR UPDATE" if for_update else ""], {"id": client_id})
+    return _client(dict(zip(_CLIENT_FIELDS, rows[0], strict=True))) if rows else None
 
 
 def list_api_clients(connection: Connection) -> list[ApiClient]:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from oson_operator.domain.events import EventDraft
 from oson_operator.domain.postings import Posting
 from oson_operator.domain.rules import DebitBounds, WalletState
+from oson_operator.storage.driver import fetch
 from oson_operator.storage.events import event_parameters
 from oson_operator.storage.ledger import AML_IN_FORCE, WALLET_COLUMNS, wallet_state
 
@@ -41,22 +42,24 @@ class Snapshot:
     debited_today: int
 
 
-_READ = text(f"""
+# Run on the driver's cursor (storage.driver): psycopg placeholders.
+_READ = f"""
     SELECT {WALLET_COLUMNS}, oson.wallet_facts(a, p, {AML_IN_FORCE}),
-        CASE WHEN a.id = CAST(:payer AS uuid) THEN (
+        CASE WHEN a.id = CAST(%(payer)s AS uuid) THEN (
             SELECT coalesce(sum(o.amount), 0) FROM oson.operation o WHERE o.payer_account = a.id
-            AND o.operational_day = :day AND o.status = 'completed' AND o.kind IN ('payment', 'transfer', 'redemption')
+            AND o.operational_day = %(day)s AND o.status = 'completed'
+            AND o.kind IN ('payment', 'transfer', 'redemption')
         ) END
     FROM oson.account a JOIN oson.participant p ON p.id = a.participant_id
-    WHERE a.id IN (CAST(:payer AS uuid), CAST(:payee AS uuid)) AND a.kind = 'wallet'
-""")
+    WHERE a.id IN (CAST(%(payer)s AS uuid), CAST(%(payee)s AS uuid)) AND a.kind = 'wallet'
+"""
 
 
 def read_transfer(conn: Connection, payer_id: str, payee_id: str, day: date) -> Snapshot | None:
     """Both wallets as they are now (unlocked), or None if either is missing, they are the same, or
     an id is malformed (the full transaction then gives the precise answer)."""
     try:
-        rows = conn.execute(_READ, {"payer": payer_id, "payee": payee_id, "day": day}).all()
+        rows = fetch(conn, _READ, {"payer": payer_id, "payee": payee_id, "day": day})
     except DBAPIError:
         if conn.invalidated:
             raise
@@ -68,13 +71,17 @@ def read_transfer(conn: Connection, payer_id: str, payee_id: str, day: date) -> 
     return Snapshot(wallet_state(payer[:-2]), wallet_state(payee[:-2]), payer[-2], payee[-2], int(payer[-1]))
 
 
-_POST = text("""
-    SELECT oson.post_transfer(:actor, :key, :request_hash, CAST(:payer AS uuid), :payer_facts, :payer_min_balance,
-        :payer_max_debited, CAST(:payee AS uuid), :payee_facts, :payee_max_balance, CAST(:operation AS uuid),
-        :kind, :amount, :commission, CAST(:details AS jsonb), :request_id, :created_at, :day,
-        CAST(:accounts AS uuid[]), CAST(:amounts AS bigint[]), :started_at, :ended_at, :action, :record_type,
-        :record_id, :result, :source_address, CAST(:event_details AS jsonb), :status, :response, :marker)
-""")
+# oson.post_transfer's arguments in order, with the casts the untyped parameters need.
+_POST_ARGUMENTS = (
+    "actor", "key", "request_hash", "payer:uuid", "payer_facts", "payer_min_balance", "payer_max_debited",
+    "payee:uuid", "payee_facts", "payee_max_balance", "operation:uuid", "kind", "amount", "commission",
+    "details:jsonb", "request_id", "created_at", "day", "accounts:uuid[]", "amounts:bigint[]", "started_at",
+    "ended_at", "action", "record_type", "record_id", "result", "source_address", "event_details:jsonb", "status",
+    "response", "marker",
+)
+_POST = "SELECT oson.post_transfer({})".format(", ".join(
+    f"CAST(%({name})s AS {cast})" if cast else f"%({name})s"
+    for name, _, cast in (argument.partition(":") for argument in _POST_ARGUMENTS)))
 
 
 def receipt_marker() -> int:
@@ -96,7 +103,7 @@ def post_transfer(
     actor, idempotency_key, request_hash = key
     params = event_parameters(event)
     try:
-        receipt = conn.execute(_POST, {
+        rows = fetch(conn, _POST, {
             "actor": actor, "key": idempotency_key, "request_hash": request_hash,
             "payer": snapshot.payer.id, "payer_facts": snapshot.payer_facts,
             "payer_min_balance": bounds.payer_min_balance, "payer_max_debited": bounds.payer_max_debited_today,
@@ -110,12 +117,12 @@ def post_transfer(
             "record_id": params["record_id"], "result": params["result"],
             "source_address": params["source_address"], "event_details": params["details"], "status": status,
             "response": response, "marker": str(marker),
-        }).scalar_one()
+        })
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) in (STALE, KEY_TAKEN):
             raise Declined(str(exc.orig)) from None
         raise
-    return int(receipt)
+    return int(rows[0][0])
 
 
 def jsonb_order(value: Any) -> Any:
