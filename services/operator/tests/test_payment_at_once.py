@@ -17,7 +17,7 @@ from oson_operator.domain.access import Principal, Role
 from oson_operator.service.context import RequestContext
 from oson_operator.service.operations import Operations
 from oson_operator.service.transaction import Command, execute_at_once
-from oson_operator.storage.transfer import Declined
+from oson_operator.storage.transfer import _READ, Declined
 
 
 @pytest.fixture()
@@ -120,3 +120,22 @@ def test_refusals_are_left_to_the_full_transaction(desk: Desk) -> None:
     assert execute_at_once(operations.engine, command, operations.decide_pay(
         command, "payment", world.client_wallet, world.partner_wallet, _tiyn("1000.00"), "goods")) is None
     assert _stored(desk, command.principal.actor, command.idempotency_key) == (None, None)
+
+
+def test_the_daily_total_is_read_from_its_own_index_whatever_the_statistics(desk: Desk) -> None:
+    """Migration 0008: the payer's debits of the day come from an index holding only them.
+
+    The index they used to share with issuances lost to a scan of every payment while the statistics
+    still showed only issuances (a new installation), and the read then grew with the table. A generic
+    plan, the one a prepared statement keeps, must use the dedicated index with no table access.
+    """
+    world = make_world(desk)
+    numbered = _READ.replace("%(payer)s", "$1").replace("%(payee)s", "$2").replace("%(day)s", "$3")
+    operations: Operations = desk.client.app.state.operations
+    with operations.engine.connect() as conn:
+        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        conn.exec_driver_sql(f"PREPARE daily_total_read(text, text, date) AS {numbered}")
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql(
+            f"EXPLAIN EXECUTE daily_total_read('{world.client_wallet}', '{world.partner_wallet}', current_date)"))
+        conn.rollback()
+    assert "Index Only Scan using operation_debits_of_day on operation" in plan, plan
