@@ -24,12 +24,13 @@ import base64
 import binascii
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from fastapi import Request
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from oson_operator.api.context import request_context
 from oson_operator.domain import passwords
@@ -116,7 +117,8 @@ def _refuse_client(request: Request, connection: Connection, client_id: str, cod
 _verified_clients: dict[tuple[str, str], tuple[store.ApiClient, float]] = {}
 
 
-def _client_principal(request: Request, credentials: str) -> Principal:
+def _client_credentials(credentials: str) -> tuple[str, str]:
+    """(client id, secret) from the Basic credentials; ``NotAuthenticated`` when they are malformed."""
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
@@ -124,14 +126,26 @@ def _client_principal(request: Request, credentials: str) -> Principal:
     client_id, sep, secret = decoded.partition(":")
     if not sep or not client_id or not secret:
         raise NotAuthenticated("NOT_AUTHENTICATED")
+    return client_id, secret
+
+
+def _cached_client_principal(request: Request, client_id: str, digest: str) -> Principal | None:
+    cached = _verified_clients.get((client_id, digest))
+    if cached is None or cached[1] <= time.monotonic():
+        return None
+    request.state.api_client = cached[0]
+    request.state.restrictions = frozenset()
+    return Principal(kind="api_client", name=client_id, role=Role.INTEGRATION)
+
+
+def _client_principal(request: Request, credentials: str) -> Principal:
+    client_id, secret = _client_credentials(credentials)
     state = request.app.state
     settings: Settings = state.settings
     digest = passwords.token_digest(secret)
-    cached = _verified_clients.get((client_id, digest))
-    if cached is not None and cached[1] > time.monotonic():
-        request.state.api_client = cached[0]
-        request.state.restrictions = frozenset()
-        return Principal(kind="api_client", name=client_id, role=Role.INTEGRATION)
+    cached = _cached_client_principal(request, client_id, digest)
+    if cached is not None:
+        return cached
     now = state.clock.now()
     # The common case reads one row and writes nothing: no transaction (saves BEGIN and COMMIT).
     with state.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as reader:
@@ -193,11 +207,33 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
-def _roles_dependency(roles: tuple[Role, ...], tolerated: frozenset[Restriction]) -> Callable[[Request], Principal]:
+def _known_principal(request: Request) -> Principal | None:
+    """The caller, when it is known without a database read: already authenticated in this request, or
+    an API client verified within ``api_client_cache_seconds``. Runs on the event loop (no I/O)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None or not _verified_clients:
+        return principal
+    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "basic" or not credentials.strip():
+        return None
+    try:
+        client_id, secret = _client_credentials(credentials.strip())
+    except NotAuthenticated:
+        return None  # authenticate() gives the answer and records the refusal
+    principal = _cached_client_principal(request, client_id, passwords.token_digest(secret))
+    if principal is not None:
+        request.state.principal = principal
+    return principal
+
+
+def _roles_dependency(
+    roles: tuple[Role, ...], tolerated: frozenset[Restriction]
+) -> Callable[[Request], Awaitable[Principal]]:
     allowed = frozenset(roles)
 
-    def dependency(request: Request) -> Principal:
-        principal = authenticate(request)
+    # Async, so that a caller known without a database read costs no hand-off to a worker thread.
+    async def dependency(request: Request) -> Principal:
+        principal = _known_principal(request) or await run_in_threadpool(authenticate, request)
         if principal.role not in allowed:
             raise Forbidden("ROLE_FORBIDDEN", params={"role": principal.role.value})
         pending: frozenset[Restriction] = getattr(request.state, "restrictions", frozenset())
@@ -211,7 +247,7 @@ def _roles_dependency(roles: tuple[Role, ...], tolerated: frozenset[Restriction]
     return dependency
 
 
-def require_roles(*roles: Role) -> Callable[[Request], Principal]:
+def require_roles(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency admitting only callers with one of ``roles``.
 
     The returned callable carries ``allowed_roles`` so tests can read the declaration.
@@ -221,7 +257,7 @@ def require_roles(*roles: Role) -> Callable[[Request], Principal]:
 
 def require_roles_while_restricted(
     *roles: Role, tolerate: frozenset[Restriction] = ALL_RESTRICTIONS
-) -> Callable[[Request], Principal]:
+) -> Callable[[Request], Awaitable[Principal]]:
     """Like ``require_roles``, but also admits sessions with the ``tolerate``d restrictions pending.
 
     For the few routes that lift a restriction (password change, TOTP enrolment) or are harmless
