@@ -1,9 +1,11 @@
 """Benchmark: payments per second through the service, against the raw-SQL limit of the same database.
 
-    python services/operator/bench/payments.py [--seconds 20] [--connections 32] [--workers 2] [--pool-size 16]
+    python services/operator/bench/payments.py [--seconds 15] [--rounds 3] [--connections 32] [--workers 2]
+        [--pool-size 16]
 
 One run, one machine, one PostgreSQL with durable settings (fsync, full_page_writes and
-synchronous_commit on, data checksums off like the tests' server is irrelevant here), the event log on:
+synchronous_commit on, data checksums off like the tests' server is irrelevant here), the event log on,
+and ``--rounds`` rounds of two measurements one after the other:
 
 1. the service (``oson-operator`` under uvicorn, ``--workers`` processes) takes payments from ``wrk``
    (an HTTP load generator in C, so the generator costs little CPU), each with its own idempotency key,
@@ -15,8 +17,10 @@ synchronous_commit on, data checksums off like the tests' server is irrelevant h
 It prints payments/s, p50/p99 latency, the raw-SQL transactions/s and the ratio, the CPU time per
 payment (service, database, load generator; read from /proc) and how much of the machine other
 programs used meanwhile, checks that the ledger invariants still hold, and writes the figures to
-artifacts/bench-payments.json. It asserts nothing about speed: the figures are for reading (goal on
-a 2-core machine: >= 1,000 payments/s and a ratio >= 0.5).
+artifacts/bench-payments.json. Figures are medians over the rounds; the ratio is the median of the
+rounds' ratios, each of two measurements taken one after the other, so that a machine whose speed
+drifts moves both. It asserts nothing about speed: the figures are for reading (goal on a 2-core
+machine: >= 1,000 payments/s and a ratio >= 0.5).
 """
 
 from __future__ import annotations
@@ -29,12 +33,14 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from _pg import PG_BIN, BenchServer, bench_server
@@ -224,7 +230,8 @@ class CpuMeter:
         per = 1000 / max(count, 1)
         return {"service_cpu_ms": round(service * per, 2), "database_cpu_ms": round(database * per, 2),
                 "generator_cpu_ms": round(generator * per, 2),
-                "other_cpu_share": round(max(busy - service - database - generator, 0) / max(total, 1e-9), 2)}
+                "other_cpu_share": round(max(busy - service - database - generator, 0) / max(total, 1e-9), 2),
+                "idle_cpu_share": round(max(total - busy, 0) / max(total, 1e-9), 2)}
 
 
 def free_port() -> int:
@@ -252,7 +259,9 @@ def completed_payments(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=20, help="length of each measured run")
+    parser.add_argument("--seconds", type=int, default=15, help="length of each measured run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of service and raw SQL, alternately; the "
+                        "figures are medians (the ratio the median of the rounds' ratios)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent HTTP connections / pgbench clients")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--pool-size", type=int, default=16, help="database connections (and threads) per worker")
@@ -320,65 +329,33 @@ def run_service(settings: Settings, workers: int, pool_size: int) -> subprocess.
 
 def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, service: subprocess.Popen[bytes],
             client_id: str, secret: str, wallet_ids: list[str], partner_ids: list[str],
-            work: Path) -> dict[str, float]:
+            work: Path) -> dict[str, Any]:
     (work / "wallets.txt").write_text("\n".join(wallet_ids) + "\n")
     (work / "partners.txt").write_text("\n".join(partner_ids) + "\n")
     auth = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    script = work / "payments.lua"
-    warmup = work / "warmup.lua"
-    for path in (script, warmup):
-        # Each run gets its own key prefix: a key reused across runs would be (rightly) replayed.
-        path.write_text(WRK_SCRIPT % {"wallets": work / "wallets.txt", "partners": work / "partners.txt",
-                                      "auth": auth, "prefix": secrets.token_hex(8)})
-    base = service.base_url  # type: ignore[attr-defined]
-    print("warming up the service ...", flush=True)
-    subprocess.run(["wrk", "-t1", "-c8", "-d3s", "-s", str(warmup), base], capture_output=True, check=True)
-    before = completed_payments(settings)
-    meter = CpuMeter(service.pid, server.postmaster_pid())
-    print(f"service: {args.seconds} s of payments over {args.connections} connections ...", flush=True)
-    profiler = None
-    if args.profile:
-        # py-spy is usually installed next to this interpreter (pip install py-spy), not on PATH.
-        spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        if spy is None:
-            raise SystemExit("py-spy not found: pip install py-spy")
-        # --gil: only samples holding the interpreter lock, i.e. where the service's Python CPU goes.
-        profiler = subprocess.Popen([spy, "record", "--subprocesses", "--gil", "--nonblocking", "-r", "100", "-f",
-                                     "raw", "-d", str(args.seconds), "-o", str(args.profile), "-p", str(service.pid)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    result = subprocess.run(["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s",
-                             "-s", str(script), base], capture_output=True, text=True, check=True)
-    match = re.search(r"RESULT requests=(\d+) errors=(\d+) p50_us=(\d+) p99_us=(\d+) duration_us=(\d+)",
-                      result.stdout)
-    if match is None:
-        raise SystemExit(f"could not read wrk's result:\n{result.stdout}\n{result.stderr}")
-    requests, errors, p50, p99, duration = (int(g) for g in match.groups())
-    created = completed_payments(settings) - before
-    service_cpu = meter.stop(created)
-    if profiler is not None:
-        profiler.wait(timeout=60)
-    service_rate = created / (duration / 1e6)
-
     bench_file = work / "payment.sql"
     bench_file.write_text(PGBENCH_SCRIPT)
     os.chmod(work, 0o755)
     os.chmod(bench_file, 0o644)
-    print(f"pgbench: {args.seconds} s of the same transaction in raw SQL over {args.connections} clients ...",
-          flush=True)
-    env = {**os.environ, "PGPASSWORD": settings.database_password.get_secret_value()}
-    meter = CpuMeter(None, server.postmaster_pid())
-    pgbench = subprocess.run(
-        [str(PG_BIN / "pgbench"), "-h", "127.0.0.1", "-p", str(server.port), "-U", RUNTIME, "-n", "-M", "prepared",
-         "-c", str(args.connections), "-j", "2", "-T", str(args.seconds), "-D", f"wallets={len(wallet_ids)}",
-         "-D", f"partners={len(partner_ids)}", "-f", str(bench_file), DATABASE],
-        capture_output=True, text=True, env=env, check=False)
-    if pgbench.returncode != 0:
-        raise SystemExit(f"pgbench failed:\n{pgbench.stdout}\n{pgbench.stderr}")
-    tps_match = re.search(r"tps = ([0-9.]+)", pgbench.stdout)
-    assert tps_match is not None, pgbench.stdout
-    raw_rate = float(tps_match.group(1))
-    done_match = re.search(r"number of transactions actually processed: (\d+)", pgbench.stdout)
-    raw_cpu = meter.stop(int(done_match.group(1)) if done_match else 0)
+    base = service.base_url  # type: ignore[attr-defined]
+    print("warming up the service ...", flush=True)
+    subprocess.run(["wrk", "-t1", "-c8", "-d3s", "-s", str(wrk_script(work, "warmup", auth)), base],
+                   capture_output=True, check=True)
+    rounds: list[dict[str, float]] = []
+    for number in range(1, args.rounds + 1):
+        # The service and raw SQL alternate, so that both see the machine as it is in that round.
+        print(f"round {number} of {args.rounds}: {args.seconds} s of payments through the service over "
+              f"{args.connections} connections ...", flush=True)
+        figures = service_run(args, settings, server, service, work, auth,
+                              args.profile if number == 1 else None)
+        print(f"round {number} of {args.rounds}: {args.seconds} s of the same transaction in raw SQL (pgbench) over "
+              f"{args.connections} clients ...", flush=True)
+        figures.update(raw_run(args, settings, server, bench_file, len(wallet_ids), len(partner_ids)))
+        figures["ratio_to_raw_sql"] = round(figures["payments_per_s"] / figures["raw_sql_tps"], 3)
+        print(f"round {number} of {args.rounds}: {figures['payments_per_s']:.0f} payments/s, "
+              f"{figures['raw_sql_tps']:.0f} raw-SQL transactions/s, ratio {figures['ratio_to_raw_sql']:.2f}",
+              flush=True)
+        rounds.append(figures)
 
     with create_database_engine(settings, pooled=False).connect() as conn:
         check = check_ledger(conn)
@@ -387,32 +364,91 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
             "GROUP BY result"))}
     if other_results:
         print(f"  answers other than ok, by event result: {other_results}", flush=True)
+    medians = {key: round(statistics.median(r[key] for r in rounds), 3) for key in rounds[0]}
     return {
-        "payments": created, "requests": requests, "http_errors": errors,
-        "payments_per_s": round(service_rate, 1), "p50_ms": round(p50 / 1000, 2), "p99_ms": round(p99 / 1000, 2),
-        "raw_sql_tps": round(raw_rate, 1), "ratio_to_raw_sql": round(service_rate / raw_rate, 3),
+        **medians,
         "trial_balance": check.trial_balance, "wallet_mismatches": len(check.wallet_mismatches),
         "connections": args.connections, "workers": args.workers, "pool_size": args.pool_size, "seconds": args.seconds,
-        "cpus": os.cpu_count() or 0,
-        **{f"service_run_{k}": v for k, v in service_cpu.items()},
-        **{f"raw_sql_run_{k}": v for k, v in raw_cpu.items()},
+        "rounds": args.rounds, "cpus": os.cpu_count() or 0, "each_round": rounds,
     }
 
 
-def report(figures: dict[str, float]) -> None:
+def wrk_script(work: Path, name: str, auth: str) -> Path:
+    """A wrk script with its own idempotency key prefix: a key reused across runs would be (rightly) replayed."""
+    path = work / f"{name}.lua"
+    path.write_text(WRK_SCRIPT % {"wallets": work / "wallets.txt", "partners": work / "partners.txt",
+                                  "auth": auth, "prefix": secrets.token_hex(8)})
+    return path
+
+
+def service_run(args: argparse.Namespace, settings: Settings, server: BenchServer, service: subprocess.Popen[bytes],
+                work: Path, auth: str, profile: Path | None) -> dict[str, float]:
+    script = wrk_script(work, "payments", auth)
+    before = completed_payments(settings)
+    meter = CpuMeter(service.pid, server.postmaster_pid())
+    profiler = None
+    if profile:
+        # py-spy is usually installed next to this interpreter (pip install py-spy), not on PATH.
+        spy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        if spy is None:
+            raise SystemExit("py-spy not found: pip install py-spy")
+        # --gil: only samples holding the interpreter lock, i.e. where the service's Python CPU goes.
+        profiler = subprocess.Popen([spy, "record", "--subprocesses", "--gil", "--nonblocking", "-r", "100", "-f",
+                                     "raw", "-d", str(args.seconds), "-o", str(profile), "-p", str(service.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    result = subprocess.run(["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s",
+                             "-s", str(script), service.base_url],  # type: ignore[attr-defined]
+                            capture_output=True, text=True, check=True)
+    match = re.search(r"RESULT requests=(\d+) errors=(\d+) p50_us=(\d+) p99_us=(\d+) duration_us=(\d+)",
+                      result.stdout)
+    if match is None:
+        raise SystemExit(f"could not read wrk's result:\n{result.stdout}\n{result.stderr}")
+    requests, errors, p50, p99, duration = (int(g) for g in match.groups())
+    created = completed_payments(settings) - before
+    cpu = meter.stop(created)
+    if profiler is not None:
+        profiler.wait(timeout=60)
+    return {"payments": created, "requests": requests, "http_errors": errors,
+            "payments_per_s": round(created / (duration / 1e6), 1), "p50_ms": round(p50 / 1000, 2),
+            "p99_ms": round(p99 / 1000, 2), **{f"service_run_{k}": v for k, v in cpu.items()}}
+
+
+def raw_run(args: argparse.Namespace, settings: Settings, server: BenchServer, bench_file: Path, wallets: int,
+            partners: int) -> dict[str, float]:
+    env = {**os.environ, "PGPASSWORD": settings.database_password.get_secret_value()}
+    meter = CpuMeter(None, server.postmaster_pid())
+    pgbench = subprocess.run(
+        [str(PG_BIN / "pgbench"), "-h", "127.0.0.1", "-p", str(server.port), "-U", RUNTIME, "-n", "-M", "prepared",
+         "-c", str(args.connections), "-j", "2", "-T", str(args.seconds), "-D", f"wallets={wallets}",
+         "-D", f"partners={partners}", "-f", str(bench_file), DATABASE],
+        capture_output=True, text=True, env=env, check=False)
+    if pgbench.returncode != 0:
+        raise SystemExit(f"pgbench failed:\n{pgbench.stdout}\n{pgbench.stderr}")
+    tps_match = re.search(r"tps = ([0-9.]+)", pgbench.stdout)
+    done_match = re.search(r"number of transactions actually processed: (\d+)", pgbench.stdout)
+    if tps_match is None or done_match is None:
+        raise SystemExit(f"could not read pgbench's result:\n{pgbench.stdout}")
+    cpu = meter.stop(int(done_match.group(1)))
+    return {"raw_sql_tps": round(float(tps_match.group(1)), 1), **{f"raw_sql_run_{k}": v for k, v in cpu.items()}}
+
+
+def report(figures: dict[str, Any]) -> None:
     print()
-    print("Payments benchmark (durable PostgreSQL, event log on)")
+    print(f"Payments benchmark (durable PostgreSQL, event log on; medians of {figures['rounds']} rounds)")
     print(f"  service:  {figures['payments_per_s']:.0f} payments/s  (p50 {figures['p50_ms']} ms, "
           f"p99 {figures['p99_ms']} ms; {figures['payments']} payments, "
           f"{figures['http_errors']} HTTP errors)")
     print(f"  raw SQL:  {figures['raw_sql_tps']:.0f} transactions/s (pgbench, the same ledger transaction)")
-    print(f"  ratio:    {figures['ratio_to_raw_sql']:.2f}  (goal >= 0.5; goal >= 1000 payments/s)")
+    ratios = ", ".join(f"{r['ratio_to_raw_sql']:.2f}" for r in figures["each_round"])
+    print(f"  ratio:    {figures['ratio_to_raw_sql']:.2f}  (rounds: {ratios}; goal >= 0.5; goal >= 1000 payments/s)")
     print(f"  CPU per payment: service {figures['service_run_service_cpu_ms']} ms, database "
           f"{figures['service_run_database_cpu_ms']} ms, wrk {figures['service_run_generator_cpu_ms']} ms "
-          f"(other programs used {figures['service_run_other_cpu_share']:.0%} of the machine)")
+          f"(other programs used {figures['service_run_other_cpu_share']:.0%} of the machine, "
+          f"{figures['service_run_idle_cpu_share']:.0%} idle)")
     print(f"  CPU per raw-SQL transaction: database {figures['raw_sql_run_database_cpu_ms']} ms, pgbench "
           f"{figures['raw_sql_run_generator_cpu_ms']} ms (other programs used "
-          f"{figures['raw_sql_run_other_cpu_share']:.0%} of the machine)")
+          f"{figures['raw_sql_run_other_cpu_share']:.0%} of the machine, {figures['raw_sql_run_idle_cpu_share']:.0%} "
+          "idle)")
     print(f"  ledger:   trial balance {figures['trial_balance']}, wallet mismatches {figures['wallet_mismatches']}")
     out = REPO / "artifacts" / "bench-payments.json"
     out.parent.mkdir(exist_ok=True)
