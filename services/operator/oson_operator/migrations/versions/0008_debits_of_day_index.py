@@ -29,14 +29,19 @@ DEBIT_KINDS = "('payment', 'transfer', 'redemption')"
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX operation_debits_of_day ON oson.operation (payer_account, operational_day) "
-               f"INCLUDE (amount) WHERE status = 'completed' AND kind IN {DEBIT_KINDS}")
-    op.execute("DROP INDEX oson.operation_payer_day")
+    # CONCURRENTLY: on a table of millions of operations a plain CREATE INDEX would hold every payment
+    # for the length of the build. A build interrupted earlier leaves an invalid index: dropped first.
+    with op.get_context().autocommit_block():
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS oson.operation_debits_of_day")
+        op.execute("CREATE INDEX CONCURRENTLY operation_debits_of_day ON oson.operation (payer_account, "
+                   f"operational_day) INCLUDE (amount) WHERE status = 'completed' AND kind IN {DEBIT_KINDS}")
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS oson.operation_payer_day")
     op.execute("UPDATE oson.app_meta SET value = '0008', updated_at = now() WHERE key = 'schema_version'")
 
 
 def downgrade() -> None:
-    op.execute("CREATE INDEX operation_payer_day ON oson.operation (payer_account, operational_day) "
-               "WHERE status = 'completed'")
-    op.execute("DROP INDEX oson.operation_debits_of_day")
+    with op.get_context().autocommit_block():
+        op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS operation_payer_day ON oson.operation "
+                   "(payer_account, operational_day) WHERE status = 'completed'")
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS oson.operation_debits_of_day")
     op.execute("UPDATE oson.app_meta SET value = '0007', updated_at = now() WHERE key = 'schema_version'")
