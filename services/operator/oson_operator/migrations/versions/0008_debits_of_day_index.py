@@ -9,6 +9,9 @@ table. This index holds only the rows the sum reads (with their amount, for an i
 so the planner takes it whatever the statistics say. It replaces the index of 0004, which no other
 query could use (every reader of it filters on the kind too).
 
+It also drops ``operation_created_at`` (0004): ``operation_created_id`` (0005, on created_at and id)
+serves every query it served, and every operation written paid for both.
+
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-22 00:00:00+00:00
@@ -36,6 +39,7 @@ def upgrade() -> None:
         op.execute("CREATE INDEX CONCURRENTLY operation_debits_of_day ON oson.operation (payer_account, "
                    f"operational_day) INCLUDE (amount) WHERE status = 'completed' AND kind IN {DEBIT_KINDS}")
         op.execute("DROP INDEX CONCURRENTLY IF EXISTS oson.operation_payer_day")
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS oson.operation_created_at")
     op.execute("UPDATE oson.app_meta SET value = '0008', updated_at = now() WHERE key = 'schema_version'")
 
 
@@ -43,5 +47,6 @@ def downgrade() -> None:
     with op.get_context().autocommit_block():
         op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS operation_payer_day ON oson.operation "
                    "(payer_account, operational_day) WHERE status = 'completed'")
+        op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS operation_created_at ON oson.operation (created_at)")
         op.execute("DROP INDEX CONCURRENTLY IF EXISTS oson.operation_debits_of_day")
     op.execute("UPDATE oson.app_meta SET value = '0007', updated_at = now() WHERE key = 'schema_version'")
