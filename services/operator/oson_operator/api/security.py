@@ -189,17 +189,21 @@ def _admit_client(request: Request, settings: Settings, client: store.ApiClient,
     return Principal(kind="api_client", name=client.client_id, role=Role.INTEGRATION)
 
 
+def _authorization(request: Request) -> tuple[str, str]:
+    """(scheme in lower case, credentials) of the Authorization header; empty strings when absent."""
+    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
+    return scheme.lower(), credentials.strip()
+
+
 def authenticate(request: Request) -> Principal:
     """The caller named by the Authorization header; ``NotAuthenticated`` (401) when there is none."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.strip().partition(" ")
-    credentials = credentials.strip()
-    if scheme.lower() == "bearer" and credentials:
+    scheme, credentials = _authorization(request)
+    if scheme == "bearer" and credentials:
         principal = _staff_principal(request, credentials)
-    elif scheme.lower() == "basic" and credentials:
+    elif scheme == "basic" and credentials:
         principal = _client_principal(request, credentials)
     else:
         raise NotAuthenticated("NOT_AUTHENTICATED")
@@ -213,11 +217,11 @@ def _known_principal(request: Request) -> Principal | None:
     principal = getattr(request.state, "principal", None)
     if principal is not None or not _verified_clients:
         return principal
-    scheme, _, credentials = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() != "basic" or not credentials.strip():
+    scheme, credentials = _authorization(request)
+    if scheme != "basic" or not credentials:
         return None
     try:
-        client_id, secret = _client_credentials(credentials.strip())
+        client_id, secret = _client_credentials(credentials)
     except NotAuthenticated:
         return None  # authenticate() gives the answer and records the refusal
     principal = _cached_client_principal(request, client_id, passwords.token_digest(secret))
