@@ -3,8 +3,9 @@
 
     build_package.py --dest .build/debs [--mirror URL]
 
-The appliance installs Debian 12's pgBackRest 2.45 with one change of its own (``package/*.patch``
-beside this script: query results are waited for on the connection's socket, not polled every 100 ms).
+The appliance installs Debian 12's pgBackRest 2.45 with changes of its own (``package/*.patch`` beside
+this script: query results are waited for on the connection's socket, not polled every 100 ms; a backup
+looks for its WAL in the archive sooner and checks it while waiting for the copy start's second).
 The build takes Debian's source package of that exact version from a Debian mirror, checks it against
 the checksums pinned below, adds the patches to its quilt series and a changelog entry for the
 version ``VERSION``, and runs ``dpkg-buildpackage``. Only the ``pgbackrest`` binary package is kept.
@@ -36,7 +37,7 @@ PACKAGE = "pgbackrest"
 UPSTREAM_VERSION = "2.45"
 DEBIAN_VERSION = "2.45-1"
 # Debian's version plus the appliance's suffix: sorts above Debian's package, so apt keeps ours.
-VERSION = "2.45-1+oson1"
+VERSION = "2.45-1+oson2"
 # The source package of Debian 12 (bookworm), from its .dsc (Checksums-Sha256).
 SOURCE_FILES = {
     "pgbackrest_2.45-1.dsc": "c205fe9716243aca71085f7e709c7a4bb0e41fdf3e4d97364ce5457c7877380a",
