@@ -47,7 +47,8 @@ bench: setup
 	$(VENV)/python services/operator/bench/event_query.py
 	$(VENV)/python services/operator/bench/records.py
 
-## Backup throughput against a raw copy and the RTO of a 1 GiB database (a throwaway PostgreSQL and
-## pgBackRest repository), then VIP and database failover from two lab drills (brings the lab up if needed).
+## Backup throughput against a raw copy and the RTO of a generated 5 GiB database (the benchmark's default
+## size; a throwaway PostgreSQL and pgBackRest repository), then VIP and database failover from two lab
+## drills (brings the lab up if needed).
 bench-backup: setup
-	$(VENV)/python bench/backup_restore.py --size-gb 1.0 --lab
+	$(VENV)/python bench/backup_restore.py --lab

@@ -164,10 +164,14 @@ class Repository:
         return dict(backups[-1])
 
 
-# Lines of pgBackRest's backup log (log-level-file=detail) that mark where a full backup's time goes.
+# Lines of pgBackRest's backup log (log-level-file=detail) that mark where a full backup's time goes. The
+# copy starts with the first empty file stored (logged as the copy begins) or, when there is none, the
+# first file copied (logged when that file is done: a late mark when the file is large).
 _LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) P\d\d +\w+: (.*)$")
-_MARKS = {"begin": "backup command begin", "started": "backup start archive =", "copying": "backup file ",
-          "stopping": "execute non-exclusive backup stop", "end": "backup command end"}
+_MARKS: dict[str, tuple[str, ...]] = {
+    "begin": ("backup command begin",), "started": ("backup start archive =",),
+    "copying": ("store zero-length file ", "backup file "), "stopping": ("execute non-exclusive backup stop",),
+    "end": ("backup command end",)}
 
 
 @dataclass(frozen=True)
@@ -193,8 +197,8 @@ def backup_phases(log: str) -> BackupPhases:
         match = _LOG_LINE.match(line)
         if match is None:
             continue
-        for mark, text in _MARKS.items():
-            if match.group(2).startswith(text):
+        for mark, texts in _MARKS.items():
+            if match.group(2).startswith(texts):
                 if mark == "begin":
                     times.clear()
                 times.setdefault(mark, datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S.%f"))

@@ -184,3 +184,27 @@ def test_settings_follow_the_role(tmp_path: Path) -> None:
                         encoding="utf-8")
     with pytest.raises(module.BenchError, match="pgbackrest_process_max"):
         module.role_settings(tmp_path)
+
+
+def test_phases_start_the_copy_at_the_first_file_stored_not_at_the_end_of_the_first_copied() -> None:
+    """pgBackRest logs an empty file as the copy begins and a copied file when it is done (a large one late)."""
+    module = load_pgbackrest_module()
+    log = """\
+2026-11-22 15:33:17.000 P00   INFO: backup command begin 2.45: --stanza=bench
+2026-11-22 15:33:18.000 P00   INFO: execute non-exclusive backup start: backup begins after the checkpoint
+2026-11-22 15:33:18.020 P00   INFO: backup start archive = 00000001000000020000002A, lsn = 2/2A000028
+2026-11-22 15:33:18.034 P00   INFO: check archive for prior segment 000000010000000200000029
+2026-11-22 15:33:19.007 P00 DETAIL: store zero-length file /pg/data/base/1/13394
+2026-11-22 15:33:19.476 P02 DETAIL: backup file /pg/data/base/16384/16447 (273.8MB, 5.32%) checksum c5e9
+2026-11-22 15:33:24.000 P00   INFO: execute non-exclusive backup stop and wait for all WAL segments to archive
+2026-11-22 15:33:24.100 P00   INFO: backup command end: completed successfully (7100ms)
+"""
+    phases = module.backup_phases(log)
+    assert (phases.start, phases.archive_wait, phases.copy, phases.stop) == (1.02, 0.987, 4.993, 0.1)
+    # Without an empty file, the first file copied marks it.
+    without_empty = "\n".join(line for line in log.splitlines() if "zero-length" not in line)
+    assert module.backup_phases(without_empty).archive_wait == pytest.approx(1.456)
+    # Of several backups in the log, the last one counts.
+    assert module.backup_phases(without_empty + "\n" + log).archive_wait == pytest.approx(0.987)
+    with pytest.raises(module.BenchError, match="copying"):
+        module.backup_phases("\n".join(line for line in log.splitlines() if "file" not in line))
