@@ -146,7 +146,9 @@ def _backup_create(args: argparse.Namespace) -> int:
     from appliance import backup
 
     repos = [1, 2] if args.repo == "all" else [int(args.repo)]
-    print(f"taking a {args.type} backup into {', '.join(f'repo{r}' for r in repos)} (from the standby)...", flush=True)
+    article = "an" if args.type == "incr" else "a"
+    print(f"taking {article} {args.type} backup into {', '.join(f'repo{r}' for r in repos)} (from the standby)...",
+          flush=True)
     outcomes = backup.create(Path(args.inventory), repos, args.type)
     for o in outcomes:
         label = f" {o['label']}" if o.get("label") else ""

@@ -1,5 +1,6 @@
 """`osonctl certs rotate` against the lab: every VM's certificate re-issued from the vaulted CA and every
-TLS service moved onto it one member at a time, while the public VIP keeps answering.
+TLS service moved onto it one member at a time, while the public VIP keeps answering; then the CA itself
+replaced (`--ca`) and the old one retired (`--retire-previous-ca`).
 
 Uses the session's lab (`running_lab` of lab_support):
 
@@ -13,11 +14,15 @@ import socket
 import ssl
 import threading
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 
 import pytest
 from cryptography import x509
 from lab_support import Lab, osonctl, record_figure
 
+from appliance import lab
 from appliance.paths import LAB_INVENTORY
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1200)]
@@ -38,6 +43,34 @@ def _serials(listing: str) -> dict[str, str]:
     return {row["host"]: row["serial"] for row in rows}
 
 
+def _rotate_while_probing(health: Callable[[], int], *args: str, log: str) -> tuple[float, list[int]]:
+    """Run `osonctl certs rotate` with ``args`` while ``health`` answers a status every half second; the
+    rotation's seconds and the statuses."""
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.is_set():
+            answers.append(health())
+            time.sleep(0.5)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    started = time.monotonic()
+    try:
+        rotated = osonctl("certs", "rotate", "-i", str(LAB_INVENTORY), *args, log=log)
+    finally:
+        stop.set()
+        prober.join(timeout=10)
+    assert rotated.returncode == 0, rotated.stdout[-3000:] + rotated.stderr
+    return time.monotonic() - started, answers
+
+
+def _assert_every_check_answered(answers: list[int]) -> None:
+    failed = [status for status in answers if status != 200]
+    assert answers and not failed, f"{len(failed)} of {len(answers)} health checks failed: {sorted(set(failed))}"
+
+
 def test_rotation_reissues_every_certificate_while_the_vip_keeps_answering(running_lab: Lab) -> None:
     vip = str(running_lab.topology.vips["public"].address)
     appliance_ca = ssl.create_default_context(cafile=str(running_lab.ca_file))
@@ -48,24 +81,8 @@ def test_rotation_reissues_every_certificate_while_the_vip_keeps_answering(runni
     assert set(before) == set(running_lab.topology.hosts)
 
     # Health through the VIP every half second while the rotation reloads each TLS service in turn.
-    answers: list[int] = []
-    stop = threading.Event()
-
-    def probe() -> None:
-        while not stop.is_set():
-            answers.append(running_lab.health(timeout=5)[0])
-            time.sleep(0.5)
-
-    prober = threading.Thread(target=probe, daemon=True)
-    prober.start()
-    started = time.monotonic()
-    try:
-        rotated = osonctl("certs", "rotate", "-i", str(LAB_INVENTORY), log="certs-rotate.log")
-    finally:
-        stop.set()
-        prober.join(timeout=10)
-    assert rotated.returncode == 0, rotated.stdout[-3000:] + rotated.stderr
-    record_figure("certs_rotate_seconds", round(time.monotonic() - started, 1))
+    seconds, answers = _rotate_while_probing(lambda: running_lab.health(timeout=5)[0], log="certs-rotate.log")
+    record_figure("certs_rotate_seconds", round(seconds, 1))
 
     after = _serials(osonctl("certs", "list", "-i", str(LAB_INVENTORY), "--json", log="certs-list-after.log").stdout)
     assert set(after) == set(before)
@@ -73,7 +90,68 @@ def test_rotation_reissues_every_certificate_while_the_vip_keeps_answering(runni
     assert _served_serial(vip, appliance_ca) != served_before
     failed = [status for status in answers if status != 200]
     record_figure("certs_rotate_failed_health_checks", f"{len(failed)} of {len(answers)}")
-    assert answers and not failed, f"{len(failed)} of {len(answers)} health checks failed: {sorted(set(failed))}"
+    _assert_every_check_answered(answers)
     # The database path still uses TLS end to end: the service reaches a primary.
     status, body = running_lab.health(timeout=10)
     assert status == 200 and body["database"]["role"] == "primary", body  # type: ignore[index]
+
+
+def _verifies(address: str, ca_pem: str) -> bool:
+    """Whether the certificate the VIP serves verifies against ``ca_pem`` alone."""
+    context = ssl.create_default_context(cadata=ca_pem)
+    try:
+        _served_serial(address, context)
+    except ssl.SSLCertVerificationError:
+        return False
+    return True
+
+
+def _health_unverified(url: str) -> int:
+    """The health status through the VIP, whichever CA issued its certificate: the hops behind it verify theirs."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(url, timeout=5, context=context) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (urllib.error.URLError, TimeoutError, ConnectionError):
+        return 0
+
+
+def _trusted_cas() -> dict[str, int]:
+    listed = osonctl("certs", "list", "-i", str(LAB_INVENTORY), "--json", log="certs-list-ca.log")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    return {row["host"]: row["trusted_cas"] for row in json.loads(listed.stdout)}
+
+
+def test_a_ca_rotation_moves_every_vm_to_a_new_ca_and_then_retires_the_old_one(running_lab: Lab) -> None:
+    """`certs rotate --ca`, then `--retire-previous-ca` (docs/tls.md): the VIP keeps answering throughout, every
+    VM trusts both CAs during the overlap and only the new one after it, and the public certificate moves to
+    the new CA. The lab's CA file is rewritten from the vault afterwards, as `osonctl lab up` would."""
+    vip = str(running_lab.topology.vips["public"].address)
+    hosts = set(running_lab.topology.hosts)
+    old_ca = running_lab.ca_file.read_text(encoding="utf-8")
+    try:
+        url = lab.public_health_url(running_lab.topology)
+        seconds, answers = _rotate_while_probing(lambda: _health_unverified(url), "--ca", log="certs-rotate-ca.log")
+        _assert_every_check_answered(answers)
+        record_figure("certs_rotate_ca_seconds", round(seconds, 1))
+        new_ca = lab.lab_ca_file(running_lab.topology).read_text(encoding="utf-8")
+        assert new_ca != old_ca
+        assert _trusted_cas() == dict.fromkeys(hosts, 2)
+        assert _verifies(vip, new_ca) and not _verifies(vip, old_ca)
+
+        seconds, more = _rotate_while_probing(lambda: _health_unverified(url), "--retire-previous-ca",
+                                              log="certs-retire-ca.log")
+        _assert_every_check_answered(more)
+        record_figure("certs_retire_previous_ca_seconds", round(seconds, 1))
+        record_figure("certs_ca_rotation_health_checks", len(answers) + len(more))
+        assert _trusted_cas() == dict.fromkeys(hosts, 1)
+        assert _verifies(vip, new_ca)
+        # The whole path behind the VIP, TLS to the database included, works on the new CA alone.
+        status, body = running_lab.health(timeout=10)
+        assert status == 200 and body["database"]["role"] == "primary", body  # type: ignore[index]
+    finally:
+        lab.lab_ca_file(running_lab.topology)
