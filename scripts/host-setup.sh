@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(
   podman runc netavark aardvark-dns debootstrap iproute2 nftables curl ca-certificates openssh-client
+  # netavark sets up the lab networks with iptables, which its package does not pull in.
+  iptables
   # The real binaries the unit tests validate rendered configs with.
   haproxy apache2 keepalived
   # PostgreSQL 15 binaries for the service's tests (started by the tests themselves).
