@@ -138,6 +138,58 @@ def test_losing_one_vm_loses_no_request_after_detection(running_lab: Lab, role: 
         _restart_and_wait(running_lab, victim)
 
 
+# New connections through the database VIP for a few seconds, as the app makes them (its settings,
+# TLS verify-full); prints one JSON line: the count of connections per server reached and role, or error.
+_NEW_CONNECTIONS = """
+import collections, json, sys, time
+import psycopg
+env = dict(line.strip().split("=", 1) for line in open("/etc/oson/operator.env") if "=" in line and line[0] != "#")
+reached = collections.Counter()
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    try:
+        with psycopg.connect(host=env["OSON_DATABASE_HOST"], port=env["OSON_DATABASE_PORT"],
+                             dbname=env["OSON_DATABASE_NAME"], user=env["OSON_DATABASE_USER"],
+                             password=env["OSON_DATABASE_PASSWORD"], sslmode=env["OSON_DATABASE_SSLMODE"],
+                             sslrootcert=env["OSON_DATABASE_SSLROOTCERT"], connect_timeout=2) as connection:
+            standby, server = connection.execute("SELECT pg_is_in_recovery(), host(inet_server_addr())").fetchone()
+            reached[f"{server} {'standby' if standby else 'primary'}"] += 1
+    except psycopg.Error as error:
+        reached[f"error: {str(error).splitlines()[0][:120]}"] += 1
+print(json.dumps(reached))
+"""
+
+
+def test_an_haproxy_reload_sends_no_database_connection_to_the_standby(running_lab: Lab) -> None:
+    """A reload hands the new HAProxy worker the old one's UP/DOWN states: without them it takes every
+    database server for UP until its first check, and `balance first` sends new connections to the
+    first one listed. So the leader is moved to the second database VM first."""
+    appliance = running_lab.appliance
+    first, second = running_lab.topology.hosts_with_role(HostRole.DB)[:2]
+    if appliance.patroni_leader() != second:
+        switched = subprocess.run(["podman", "exec", running_lab.container(first), "patronictl", "-c",
+                                   "/etc/patroni/config.yml", "switchover", "--leader", first, "--candidate", second,
+                                   "--force"], capture_output=True, text=True, timeout=120, check=False)
+        assert switched.returncode == 0, switched.stdout + switched.stderr
+    appliance.wait_healthy(timeout=120)
+    assert appliance.patroni_leader() == second
+    holder = running_lab.vip_holder()
+    app = running_lab.topology.hosts_with_role(HostRole.APP)[0]
+    assert holder is not None, "no lb holds the VIPs"
+
+    prober = subprocess.Popen(["podman", "exec", running_lab.container(app), "/opt/oson/operator/venv/bin/python",
+                               "-c", _NEW_CONNECTIONS, "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)  # connections made before the reload, then 6 s of them after it
+    reloaded = subprocess.run(["podman", "exec", running_lab.container(holder), "systemctl", "reload", "haproxy"],
+                              capture_output=True, text=True, timeout=60, check=False)
+    out, err = prober.communicate(timeout=60)
+    assert reloaded.returncode == 0, reloaded.stderr
+    assert prober.returncode == 0, err
+    reached = json.loads(out.strip().splitlines()[-1])
+    leader_address = running_lab.topology.hosts[second].addresses["db"]
+    assert list(reached) == [f"{leader_address} primary"], f"new connections around the reload reached {reached}"
+
+
 def _on_app_vm(lab_: Lab, *command: str) -> dict[str, object]:
     """Run an oson-operator command on an app VM, as an operator would over SSH; parse its JSON."""
     return lab_.appliance.operator_cli(*command)
