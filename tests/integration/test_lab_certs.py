@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from cryptography import x509
@@ -43,20 +44,33 @@ def _serials(listing: str) -> dict[str, str]:
     return {row["host"]: row["serial"] for row in rows}
 
 
-def _rotate_while_probing(health: Callable[[], int], *args: str, log: str) -> tuple[float, list[int]]:
-    """Run `osonctl certs rotate` with ``args`` while ``health`` answers a status every half second; the
-    rotation's seconds and the statuses."""
-    answers: list[int] = []
+Health = Callable[[], tuple[int, dict[str, object]]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One health check during a rotation: seconds since it started, the status and the body."""
+
+    seconds: float
+    status: int
+    body: dict[str, object]
+
+
+def _rotate_while_probing(health: Health, *args: str, log: str) -> tuple[float, list[Answer]]:
+    """Run `osonctl certs rotate` with ``args`` while ``health`` is checked every half second; the
+    rotation's seconds and the answers."""
+    answers: list[Answer] = []
     stop = threading.Event()
+    started = time.monotonic()
 
     def probe() -> None:
         while not stop.is_set():
-            answers.append(health())
+            status, body = health()
+            answers.append(Answer(round(time.monotonic() - started, 1), status, body))
             time.sleep(0.5)
 
     prober = threading.Thread(target=probe, daemon=True)
     prober.start()
-    started = time.monotonic()
     try:
         rotated = osonctl("certs", "rotate", "-i", str(LAB_INVENTORY), *args, log=log)
     finally:
@@ -66,9 +80,18 @@ def _rotate_while_probing(health: Callable[[], int], *args: str, log: str) -> tu
     return time.monotonic() - started, answers
 
 
-def _assert_every_check_answered(answers: list[int]) -> None:
-    failed = [status for status in answers if status != 200]
-    assert answers and not failed, f"{len(failed)} of {len(answers)} health checks failed: {sorted(set(failed))}"
+def _failed(answers: list[Answer]) -> list[Answer]:
+    return [answer for answer in answers if answer.status != 200]
+
+
+def _assert_every_check_answered(answers: list[Answer], log: str) -> None:
+    """Every check answered 200; otherwise name each failure, when it came and what it said, to be read
+    beside the rotation's log (.lab/logs/<log>) and the app VMs' journals."""
+    failed = _failed(answers)
+    assert answers and not failed, (
+        f"{len(failed)} of {len(answers)} health checks failed (see .lab/logs/{log}): "
+        + "; ".join(f"at {a.seconds} s: {a.status} {json.dumps(a.body)[:300]}" for a in failed)
+    )
 
 
 def test_rotation_reissues_every_certificate_while_the_vip_keeps_answering(running_lab: Lab) -> None:
@@ -81,16 +104,15 @@ def test_rotation_reissues_every_certificate_while_the_vip_keeps_answering(runni
     assert set(before) == set(running_lab.topology.hosts)
 
     # Health through the VIP every half second while the rotation reloads each TLS service in turn.
-    seconds, answers = _rotate_while_probing(lambda: running_lab.health(timeout=5)[0], log="certs-rotate.log")
+    seconds, answers = _rotate_while_probing(lambda: running_lab.health(timeout=5), log="certs-rotate.log")
     record_figure("certs_rotate_seconds", round(seconds, 1))
 
     after = _serials(osonctl("certs", "list", "-i", str(LAB_INVENTORY), "--json", log="certs-list-after.log").stdout)
     assert set(after) == set(before)
     assert [host for host in before if after[host] == before[host]] == [], "certificates not re-issued"
     assert _served_serial(vip, appliance_ca) != served_before
-    failed = [status for status in answers if status != 200]
-    record_figure("certs_rotate_failed_health_checks", f"{len(failed)} of {len(answers)}")
-    _assert_every_check_answered(answers)
+    record_figure("certs_rotate_failed_health_checks", f"{len(_failed(answers))} of {len(answers)}")
+    _assert_every_check_answered(answers, "certs-rotate.log")
     # The database path still uses TLS end to end: the service reaches a primary.
     status, body = running_lab.health(timeout=10)
     assert status == 200 and body["database"]["role"] == "primary", body  # type: ignore[index]
@@ -106,18 +128,23 @@ def _verifies(address: str, ca_pem: str) -> bool:
     return True
 
 
-def _health_unverified(url: str) -> int:
-    """The health status through the VIP, whichever CA issued its certificate: the hops behind it verify theirs."""
+def _health_unverified(url: str) -> tuple[int, dict[str, object]]:
+    """The health status and body through the VIP, whichever CA issued its certificate: the hops behind it
+    verify theirs."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
         with urllib.request.urlopen(url, timeout=5, context=context) as response:
-            return int(response.status)
+            return int(response.status), json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
-        return int(error.code)
-    except (urllib.error.URLError, TimeoutError, ConnectionError):
-        return 0
+        body = error.read()
+        try:
+            return int(error.code), json.loads(body or b"{}")
+        except json.JSONDecodeError:
+            return int(error.code), {"text": body.decode(errors="replace")[:300]}
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        return 0, {"error": str(error)}
 
 
 def _trusted_cas() -> dict[str, int]:
@@ -136,7 +163,7 @@ def test_a_ca_rotation_moves_every_vm_to_a_new_ca_and_then_retires_the_old_one(r
     try:
         url = lab.public_health_url(running_lab.topology)
         seconds, answers = _rotate_while_probing(lambda: _health_unverified(url), "--ca", log="certs-rotate-ca.log")
-        _assert_every_check_answered(answers)
+        _assert_every_check_answered(answers, "certs-rotate-ca.log")
         record_figure("certs_rotate_ca_seconds", round(seconds, 1))
         new_ca = lab.lab_ca_file(running_lab.topology).read_text(encoding="utf-8")
         assert new_ca != old_ca
@@ -145,7 +172,7 @@ def test_a_ca_rotation_moves_every_vm_to_a_new_ca_and_then_retires_the_old_one(r
 
         seconds, more = _rotate_while_probing(lambda: _health_unverified(url), "--retire-previous-ca",
                                               log="certs-retire-ca.log")
-        _assert_every_check_answered(more)
+        _assert_every_check_answered(more, "certs-retire-ca.log")
         record_figure("certs_retire_previous_ca_seconds", round(seconds, 1))
         record_figure("certs_ca_rotation_health_checks", len(answers) + len(more))
         assert _trusted_cas() == dict.fromkeys(hosts, 1)
