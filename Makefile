@@ -19,8 +19,11 @@ lab-status: setup
 lab-down: setup
 	$(VENV)/osonctl lab down
 
+# The roles' Python scripts that have no .py suffix (installed as commands on the VMs).
+ROLE_SCRIPTS := $(shell grep -ls '^\#!/usr/bin/python3' roles/*/files/*)
+
 lint: setup
-	$(VENV)/ruff check appliance plugins tests bench services/operator
+	$(VENV)/ruff check appliance plugins tests bench services/operator roles $(ROLE_SCRIPTS)
 	$(VENV)/ansible-lint --offline -q roles playbooks
 
 # The service's tests import helpers from their conftest, so they run in their own session.
