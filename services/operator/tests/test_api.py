@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from business_support import open_desk
 from conftest import DATABASE, PG_BIN, SCHEMA_HEAD, PostgresServer, free_port, wait_until
 from fastapi.testclient import TestClient
 from psycopg import sql
@@ -19,6 +20,7 @@ from psycopg import sql
 from oson_operator import __version__
 from oson_operator.api import create_app
 from oson_operator.settings import Settings
+from oson_operator.storage.engine import APPLICATION_NAME
 
 
 def client_for(settings: Settings) -> TestClient:
@@ -101,6 +103,21 @@ def test_health_follows_the_database_down_and_up(running_pg: PostgresServer) -> 
             running_pg.start()
         # The pooled connection died with the server; the pre-ping replaces it.
         assert client.get("/api/health").status_code == 200
+
+
+def test_a_connection_the_database_closed_while_pooled_is_replaced_not_failed(running_pg: PostgresServer) -> None:
+    """After a failover HAProxy cuts every session to the old primary, and the pooled connections are dead
+    before their next use. The request that checks one out gets a fresh one instead of a 503."""
+    with open_desk(running_pg.settings()) as desk:
+        desk.get("/api/operations", limit=1)
+        with running_pg.superuser(DATABASE) as admin:
+            cut = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE application_name = %s", [APPLICATION_NAME]).fetchone()
+            assert cut is not None and cut[0] >= 1
+            assert wait_until(lambda: admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name "
+                                                    "= %s", [APPLICATION_NAME]).fetchone() == (0,), timeout=10)
+        answers = [desk.client.get("/api/operations", params={"limit": 1}, headers=desk.headers) for _ in range(3)]
+        assert [answer.status_code for answer in answers] == [200, 200, 200], answers[0].text
 
 
 def test_health_is_503_when_the_schema_is_not_migrated(running_pg: PostgresServer) -> None:

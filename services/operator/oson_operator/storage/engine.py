@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 from oson_operator.settings import Settings
@@ -56,9 +58,11 @@ def create_database_engine(
     application_name: str = APPLICATION_NAME,
     pooled: bool = True,
 ) -> Engine:
-    """A pooled engine. Connections are not pinged before use (a round trip per request): a connection
-    that died with a failover fails its request with a disconnect error, SQLAlchemy then discards the
-    whole pool, and the client's retry (same idempotency key) runs on a fresh connection."""
+    """A pooled engine. Connections are not pinged before use (a round trip per request); a connection
+    the other end has closed while it sat in the pool (a failover: HAProxy cuts the old primary's
+    sessions; a server restart) is replaced at checkout without a round trip (``_closed_by_peer``). One
+    that dies during a request fails it with a disconnect error, SQLAlchemy then discards the whole
+    pool, and the client's retry (same idempotency key) runs on a fresh connection."""
     url = database_url(settings, user=user, password=password)
     args = connect_args(settings, application_name=application_name)
     if not pooled:
@@ -76,7 +80,23 @@ def create_database_engine(
         pool_recycle=300,
     )
     event.listen(engine, "connect", _collect_notices)
+    event.listen(engine, "checkout", _replace_if_closed_by_peer)
     return engine
+
+
+def _closed_by_peer(dbapi_connection: Any) -> bool:
+    """Whether the other end has closed this idle connection. Nothing is due on an idle connection, so
+    a readable socket means its end: EOF, or the server's FATAL message before it. One poll, no wait."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    return bool(readable)
+
+
+def _replace_if_closed_by_peer(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+    """Checkout hook: SQLAlchemy discards a connection refused here and checks out another."""
+    if _closed_by_peer(dbapi_connection):
+        raise DisconnectionError("the database closed this pooled connection while it was idle")
 
 
 def _collect_notices(dbapi_connection: Any, connection_record: Any) -> None:
