@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import random
 import secrets
 import shutil
 import signal
@@ -58,7 +59,28 @@ class LocalClusterError(RuntimeError):
     """The local cluster could not be started or driven; the message says what to check."""
 
 
+def _ephemeral_ports() -> range:
+    """The ports the kernel gives outgoing connections (their source ports)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii").split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
 def free_port() -> int:
+    """A port free on 127.0.0.1 now, below the ephemeral range when there is room: a port the kernel
+    handed out would also be given to outgoing connections (the service's own, to PostgreSQL) in the
+    seconds before the service binds it."""
+    ephemeral = _ephemeral_ports()
+    candidates = range(20000, ephemeral.start) if ephemeral.start > 21000 else range(0)
+    for port in random.sample(candidates, min(len(candidates), 50)):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
