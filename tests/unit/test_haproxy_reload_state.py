@@ -20,6 +20,8 @@ from types import ModuleType
 
 import pytest
 
+from appliance.drills.local import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "roles/haproxy/files/oson-haproxy-save-state"
 
@@ -78,12 +80,6 @@ def test_an_unexpected_answer_is_refused() -> None:
         save_state.states_to_keep("Unknown command\n", CONFIG)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _config(tmp: Path, *, leader_port: int, standby_port: int, check: str) -> str:
     """One backend, balance first, checked like Patroni's /primary: the leader answers 200, the standby
     (listed first) never answers, so its check fails only when ``check`` (inter and timeout) runs out."""
@@ -98,7 +94,7 @@ defaults
     timeout server 5s
     timeout check {check}
 frontend db_frontend
-    bind 127.0.0.1:{_free_port()}
+    bind 127.0.0.1:{free_port()}
     default_backend db_primary
 backend db_primary
     balance first
