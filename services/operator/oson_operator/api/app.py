@@ -14,6 +14,7 @@ from oson_operator.api.business_schemas import REGISTRATION_TAGS
 from oson_operator.api.checkpointer import run_checkpointer
 from oson_operator.api.context import ContextMiddleware
 from oson_operator.api.errors import install_error_handlers
+from oson_operator.api.money_lane import MoneyLane, lane_routes
 from oson_operator.api.recording import EventRecordingMiddleware
 from oson_operator.api.routers import (
     aml,
@@ -40,8 +41,11 @@ from oson_operator.settings import Settings, load_settings
 from oson_operator.storage.engine import create_database_engine
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    """Build the application; without arguments, settings come from the environment and env file."""
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, money_lane: bool = True) -> FastAPI:
+    """Build the application; without arguments, settings come from the environment and env file.
+
+    ``money_lane=False`` serves the money operations through FastAPI alone (the tests compare the two).
+    """
     resolved = settings if settings is not None else load_settings()
     engine = create_database_engine(resolved)
 
@@ -81,6 +85,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.include_router(module.router)
     install_error_handlers(app, REGISTRATION_TAGS)
     # Added last = runs first: the context exists before the event recorder and the routes look for it.
+    if money_lane:
+        app.add_middleware(MoneyLane, lanes=lane_routes(operations.router, operations.MONEY_OPERATIONS))
     app.add_middleware(EventRecordingMiddleware)
     app.add_middleware(ContextMiddleware)
     return app

@@ -232,6 +232,19 @@ def _known_principal(request: Request) -> Principal | None:
     return principal
 
 
+def admit(request: Request, principal: Principal, allowed: frozenset[Role],
+          tolerated: frozenset[Restriction]) -> Principal:
+    """``principal`` if its role is ``allowed`` and its session has no restriction but the ``tolerated``
+    ones; ``Forbidden`` otherwise."""
+    if principal.role not in allowed:
+        raise Forbidden("ROLE_FORBIDDEN", params={"role": principal.role.value})
+    pending: frozenset[Restriction] = getattr(request.state, "restrictions", frozenset())
+    for restriction in Restriction:  # password change first, then TOTP enrolment
+        if restriction in pending and restriction not in tolerated:
+            raise Forbidden(restriction.value)
+    return principal
+
+
 def _roles_dependency(
     roles: tuple[Role, ...], tolerated: frozenset[Restriction]
 ) -> Callable[[Request], Awaitable[Principal]]:
@@ -240,13 +253,7 @@ def _roles_dependency(
     # Async, so that a caller known without a database read costs no hand-off to a worker thread.
     async def dependency(request: Request) -> Principal:
         principal = _known_principal(request) or await run_in_threadpool(authenticate, request)
-        if principal.role not in allowed:
-            raise Forbidden("ROLE_FORBIDDEN", params={"role": principal.role.value})
-        pending: frozenset[Restriction] = getattr(request.state, "restrictions", frozenset())
-        for restriction in Restriction:  # password change first, then TOTP enrolment
-            if restriction in pending and restriction not in tolerated:
-                raise Forbidden(restriction.value)
-        return principal
+        return admit(request, principal, allowed, tolerated)
 
     dependency.allowed_roles = allowed  # type: ignore[attr-defined]
     dependency.tolerated_restrictions = tolerated  # type: ignore[attr-defined]

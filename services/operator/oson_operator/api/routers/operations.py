@@ -82,6 +82,10 @@ def refund(request: Request, body: ReturnRequest, key: IdempotencyKey = None,
         body.recipient_order, body.applications.model_dump() if body.applications else None))
 
 
+# The money operations the money lane serves (api/money_lane.py): all take (request, body, key, principal).
+MONEY_OPERATIONS = (issue, pay, transfer, redeem, refund)
+
+
 @router.get("/operations", summary="Operations, newest first (refused ones included)")
 def list_operations(request: Request, wallet_id: str | None = None, kind: str | None = None,
                     status: Literal["completed", "refused"] | None = None, before: datetime | None = None,
