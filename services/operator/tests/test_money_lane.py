@@ -1,5 +1,5 @@
 """The money lane answers every money-operation request exactly as FastAPI alone does, and records the
-same events: the same requests go to an application with the lane and to one without it."""
+same events: the same 24 kinds of request go to an application with the lane and to one without it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from access_support import api_client_headers, make_api_client, staff_headers
+from access_support import api_client_headers, bearer, make_api_client, staff_headers, unique_login
 from business_support import Desk, World, make_world, open_desk
 from conftest import PostgresServer
 from fastapi.testclient import TestClient
@@ -58,11 +58,51 @@ def _events(desk: Desk, request_id: str) -> list[tuple[Any, ...]]:
 
 
 Send = Callable[[TestClient, str], Any]
+# What each case is answered (status, error code), with and without the lane.
+EXPECTED: dict[str, tuple[int, str | None]] = {
+    "payment by an operator": (201, None),
+    "payment by an API client": (201, None),
+    "first with a key": (201, None),
+    "replay of that key": (201, None),
+    "that key, another body": (422, "IDEMPOTENCY_KEY_REUSED"),
+    "no idempotency key": (400, "IDEMPOTENCY_KEY_REQUIRED"),
+    "no credentials": (401, "NOT_AUTHENTICATED"),
+    "wrong client secret": (401, "API_CLIENT_INVALID"),
+    "auditor may not pay": (403, "ROLE_FORBIDDEN"),
+    "password change pending": (403, "PASSWORD_CHANGE_REQUIRED"),
+    "garbled bearer token": (401, "NOT_AUTHENTICATED"),
+    "API client may not issue": (403, "ROLE_FORBIDDEN"),
+    "missing field": (422, "REQUEST_INVALID"),
+    "unknown field": (422, "REQUEST_INVALID"),
+    "wrong type": (422, "REQUEST_INVALID"),
+    "missing field, no credentials": (401, "NOT_AUTHENTICATED"),
+    "malformed JSON": (400, "MALFORMED_JSON"),
+    "not JSON": (422, "REQUEST_INVALID"),
+    "a JSON list": (422, "REQUEST_INVALID"),
+    "insufficient funds": (422, "INSUFFICIENT_FUNDS"),
+    "transfer to a partner": (422, "TRANSFER_RECIPIENT_KIND"),
+    "unknown wallet": (422, "WALLET_NOT_FOUND"),
+    "issuance": (201, None),
+    "redemption of an unknown wallet": (422, "WALLET_NOT_FOUND"),
+}
+
+
+def _restricted_operator(desk: Desk) -> dict[str, str]:
+    """An operator logged in with the temporary password an administrator gave: must change it first."""
+    admin = staff_headers(desk.client, desk.settings, Role.ADMIN)
+    login = unique_login("lane")
+    created = desk.client.post("/api/staff", headers=admin, json={"login": login, "full_name": "L. Ane",
+                                                                  "role": "operator"})
+    assert created.status_code == 201, created.text
+    first = desk.client.post("/api/auth/login", json={"login": login, "password": created.json()["temporary_password"]})
+    assert first.status_code == 200 and first.json()["must_change_password"] is True, first.text
+    return bearer(first.json()["token"])
 
 
 def _cases(desk: Desk, world: World) -> dict[str, Send]:
     operator = desk.headers
     auditor = staff_headers(desk.client, desk.settings, Role.AUDITOR)
+    restricted = _restricted_operator(desk)
     client_id, secret = make_api_client(desk.settings, "lane partner")
     partner = api_client_headers(client_id, secret)
     wrong_secret = api_client_headers(client_id, secret + "x")
@@ -88,6 +128,8 @@ def _cases(desk: Desk, world: World) -> dict[str, Send]:
         "no credentials": post("/api/payments", _payment(world), {}),
         "wrong client secret": post("/api/payments", _payment(world), wrong_secret),
         "auditor may not pay": post("/api/payments", _payment(world), auditor),
+        "password change pending": post("/api/payments", _payment(world), restricted),
+        "garbled bearer token": post("/api/payments", _payment(world), bearer("not-a-session")),
         "API client may not issue": post("/api/issuances", {"wallet_id": world.client_wallet, "amount": "5.00",
                                                             "money_reference": "ref"}, partner),
         "missing field": post("/api/payments", _payment(world, purpose=None), operator),
@@ -110,7 +152,9 @@ def _cases(desk: Desk, world: World) -> dict[str, Send]:
 
 def test_the_lane_answers_and_records_exactly_as_fastapi_alone(desk: Desk, plain: TestClient) -> None:
     world = make_world(desk, funds="10000.00")
-    for name, send in _cases(desk, world).items():
+    cases = _cases(desk, world)
+    assert set(cases) == set(EXPECTED)
+    for name, send in cases.items():
         answers = []
         for client in (desk.client, plain):
             request_id = f"lane-{uuid.uuid4()}"
@@ -119,6 +163,8 @@ def test_the_lane_answers_and_records_exactly_as_fastapi_alone(desk: Desk, plain
             assert response.headers.get("x-request-id") == request_id, name
             answers.append((response.status_code, headers, _shape(response.json()), _events(desk, request_id)))
         assert answers[0] == answers[1], name
+        assert (answers[0][0], (answers[0][2].get("error") or {}).get("code")) == EXPECTED[name], name
+        assert (answers[0][1]["idempotent-replayed"] == "true") == (name == "replay of that key"), name
     assert desk.get("/api/ledger/check")["ok"] is True
 
 
