@@ -46,7 +46,6 @@ LANE_PARAMETERS = ("request", "body", "key", "principal")
 @dataclass(frozen=True)
 class LaneRoute:
     route: APIRoute
-    endpoint: Callable[..., Response]
     body_model: type[BaseModel]
     allowed: frozenset[Role]
     tolerated: frozenset[Restriction]
@@ -64,7 +63,7 @@ def lane_route(route: APIRoute) -> LaneRoute:
         raise TypeError(f"{route.path}: a money lane route is a plain function taking {LANE_PARAMETERS}, "
                         "with a pydantic body and a require_roles(...) principal")
     dependency = roles.dependency
-    return LaneRoute(route, endpoint, body_model, dependency.allowed_roles,  # type: ignore[attr-defined]
+    return LaneRoute(route, body_model, dependency.allowed_roles,  # type: ignore[attr-defined]
                      dependency.tolerated_restrictions)  # type: ignore[attr-defined]
 
 
@@ -74,7 +73,7 @@ def lane_routes(router: APIRouter, endpoints: Iterable[Callable[..., Any]]) -> d
     wanted = set(endpoints)
     found = {route.path: lane_route(route) for route in router.routes
              if isinstance(route, APIRoute) and route.endpoint in wanted and route.methods == {"POST"}}
-    missing = wanted - {lane.endpoint for lane in found.values()}
+    missing = wanted - {lane.route.endpoint for lane in found.values()}
     if missing:
         raise LookupError(f"no POST route for {sorted(f.__name__ for f in missing)}")
     return found
@@ -87,7 +86,8 @@ def _is_json(content_type: str) -> bool:
 def _serve(request: Request, lane: LaneRoute, body: BaseModel, key: str | None) -> Response:
     """In a worker thread: authenticate, admit, run the route's function (one hand-off for all three)."""
     principal = admit(request, authenticate(request), lane.allowed, lane.tolerated)
-    return lane.endpoint(request, body, key, principal)
+    response: Response = lane.route.endpoint(request, body, key, principal)
+    return response
 
 
 class MoneyLane:
@@ -158,9 +158,9 @@ async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
 
 def _replay(body: bytes, ended: Message | None, receive: Receive) -> Receive:
     """A ``receive`` that gives the body already read (and how its reading ended), then the real one's."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": ended is not None}]
     if ended is not None:
-        pending = [{"type": "http.request", "body": body, "more_body": True}, ended]
+        pending.append(ended)
 
     async def replayed() -> Message:
         return pending.pop(0) if pending else await receive()
