@@ -77,8 +77,9 @@ class Settings(BaseSettings):
     password_history: int = Field(7, ge=0, le=50, description="previous passwords that cannot be reused")
     api_client_max_idle_days: int = Field(90, ge=1, description="API clients unused this long are blocked")
     api_client_cache_seconds: float = Field(
-        0.0, ge=0, le=300, description="how long a verified API client is trusted without a database read "
-        "(a block or new secret then takes effect only within this time; 0, the default, checks every request)"
+        60.0, ge=0, le=300, description="at most how long a verified API client is trusted without a database "
+        "read; any change to it (block, new secret) drops it at once, announced by the database (0: read on "
+        "every request)"
     )
     totp_issuer: str = Field("OSON operator", min_length=1, description="issuer name shown by TOTP apps")
 

@@ -32,7 +32,7 @@ OWNER = "oson_owner"
 RUNTIME = "oson_app"
 DATABASE = "oson"
 # Every migration, in order; the last is what oson.app_meta records as schema_version.
-REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"]
 SCHEMA_HEAD = REVISIONS[-1]
 
 

@@ -159,21 +159,3 @@ def test_last_use_is_written_at_most_once_an_hour(running_pg: PostgresServer) ->
         clock.advance(timedelta(seconds=1))
         me(client, client_id, secret)
         assert last_used() == T0 + timedelta(hours=1, minutes=1)
-
-
-def test_a_cached_client_is_admitted_without_a_database_read_only_where_caching_is_on(
-    running_pg: PostgresServer,
-) -> None:
-    """OSON_API_CLIENT_CACHE_SECONDS: the trade it documents (a block takes effect within that time),
-    and no caching at all by default."""
-    client_id, secret = make_api_client(running_pg.settings(), unique_login("cached app"))
-    with access_client(running_pg.settings(api_client_cache_seconds=300)) as cached:
-        assert me(cached, client_id, secret).status_code == 200
-        with engine_for(running_pg.settings()).begin() as connection:
-            connection.execute(text("UPDATE oson.api_client SET status = 'blocked', blocked_reason = 'administrator', "
-                                    "blocked_at = now() WHERE client_id = :id"), {"id": client_id})
-        # Blocked in the database, still trusted from the cache: no read happened.
-        assert me(cached, client_id, secret).status_code == 200
-        assert code(me(cached, client_id, secret[:-1] + "x")) == "API_CLIENT_INVALID"
-    with access_client(running_pg.settings()) as uncached:
-        assert code(me(uncached, client_id, secret)) == "API_CLIENT_BLOCKED"

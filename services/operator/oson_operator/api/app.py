@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from oson_operator import __version__
 from oson_operator.api.business_schemas import REGISTRATION_TAGS
 from oson_operator.api.checkpointer import run_checkpointer
+from oson_operator.api.client_cache import ApiClientCache, start_listening
 from oson_operator.api.context import ContextMiddleware
 from oson_operator.api.errors import install_error_handlers
 from oson_operator.api.money_lane import MoneyLane, lane_routes
@@ -55,11 +56,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         to_thread.current_default_thread_limiter().total_tokens = resolved.database_pool_size
         stop = asyncio.Event()
         checkpointer = asyncio.create_task(run_checkpointer(app.state, stop))
+        listener = start_listening(app.state.api_client_cache, resolved)
         try:
             yield
         finally:
             stop.set()
             await checkpointer
+            if listener is not None:
+                listener.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.settings = resolved
     app.state.engine = engine
     app.state.clock = clock or SystemClock()
+    app.state.api_client_cache = ApiClientCache(resolved.api_client_cache_seconds)
     app.state.business_config = load_business_config(resolved.business_config_file)
     app.state.registry = Registry(engine, app.state.business_config, app.state.clock)
     app.state.operations = Operations(engine, app.state.business_config, app.state.clock)

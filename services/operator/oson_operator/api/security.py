@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -112,11 +111,6 @@ def _refuse_client(request: Request, connection: Connection, client_id: str, cod
         "auth.api_client_refused", f"refused:{code}", record_type="api_client", record_id=client_id))
 
 
-# API clients verified recently, per process: (client id, secret digest) -> (client, trusted until).
-# Saves a database round trip per partner request; see Settings.api_client_cache_seconds.
-_verified_clients: dict[tuple[str, str], tuple[store.ApiClient, float]] = {}
-
-
 def _client_credentials(credentials: str) -> tuple[str, str]:
     """(client id, secret) from the Basic credentials; ``NotAuthenticated`` when they are malformed."""
     try:
@@ -129,13 +123,19 @@ def _client_credentials(credentials: str) -> tuple[str, str]:
     return client_id, secret
 
 
+def _usable_without_a_write(client: store.ApiClient, digest: str, now: datetime, settings: Settings) -> bool:
+    """The client may call, and nothing about it needs writing (dormancy, the hourly mark of use)."""
+    return (hmac.compare_digest(client.secret_hash, digest) and client.status == "active"
+            and now - client.idle_since() < timedelta(days=settings.api_client_max_idle_days)
+            and client.last_used_at is not None and now - client.last_used_at < timedelta(hours=1))
+
+
 def _cached_client_principal(request: Request, client_id: str, digest: str) -> Principal | None:
-    if request.app.state.settings.api_client_cache_seconds <= 0:
-        return None  # an application that does not cache trusts no entry (tests run several in one process)
-    cached = _verified_clients.get((client_id, digest))
-    if cached is None or cached[1] <= time.monotonic():
+    state = request.app.state
+    client = state.api_client_cache.get(client_id, digest)
+    if client is None or not _usable_without_a_write(client, digest, state.clock.now(), state.settings):
         return None
-    request.state.api_client = cached[0]
+    request.state.api_client = client
     request.state.restrictions = frozenset()
     return Principal(kind="api_client", name=client_id, role=Role.INTEGRATION)
 
@@ -149,13 +149,12 @@ def _client_principal(request: Request, credentials: str) -> Principal:
     if cached is not None:
         return cached
     now = state.clock.now()
+    generation = state.api_client_cache.generation()
     # The common case reads one row and writes nothing: no transaction (saves BEGIN and COMMIT).
     with state.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as reader:
         client = store.get_api_client(reader, client_id)
-    if (client is not None and hmac.compare_digest(client.secret_hash, digest) and client.status == "active"
-            and now - client.idle_since() < timedelta(days=settings.api_client_max_idle_days)
-            and client.last_used_at is not None and now - client.last_used_at < timedelta(hours=1)):
-        return _admit_client(request, settings, client, digest)
+    if client is not None and _usable_without_a_write(client, digest, now, settings):
+        return _admit_client(request, client, digest, generation)
     outcome: DomainError | None = None
     with state.engine.begin() as connection:
         client = store.get_api_client(connection, client_id)
@@ -174,18 +173,15 @@ def _client_principal(request: Request, credentials: str) -> Principal:
             outcome = Forbidden("API_CLIENT_DORMANT", params={"days": settings.api_client_max_idle_days})
         elif client.last_used_at is None or now - client.last_used_at >= timedelta(hours=1):
             store.mark_api_client_used(connection, client_id, now)
+    state.api_client_cache.forget(client_id)  # whatever was cached of it is older than this read
     if outcome is not None:
-        _verified_clients.pop((client_id, digest), None)
         raise outcome
     assert client is not None
-    return _admit_client(request, settings, client, digest)
+    return _admit_client(request, client, digest, generation)
 
 
-def _admit_client(request: Request, settings: Settings, client: store.ApiClient, digest: str) -> Principal:
-    if settings.api_client_cache_seconds > 0:
-        if len(_verified_clients) > 10_000:
-            _verified_clients.clear()
-        _verified_clients[(client.client_id, digest)] = (client, time.monotonic() + settings.api_client_cache_seconds)
+def _admit_client(request: Request, client: store.ApiClient, digest: str, generation: int) -> Principal:
+    request.app.state.api_client_cache.put(client, digest, generation)
     request.state.api_client = client
     request.state.restrictions = frozenset()
     return Principal(kind="api_client", name=client.client_id, role=Role.INTEGRATION)
@@ -215,9 +211,9 @@ def authenticate(request: Request) -> Principal:
 
 def _known_principal(request: Request) -> Principal | None:
     """The caller, when it is known without a database read: already authenticated in this request, or
-    an API client verified within ``api_client_cache_seconds``. Runs on the event loop (no I/O)."""
+    an API client in the cache (``api/client_cache.py``). Runs on the event loop (no I/O)."""
     principal = getattr(request.state, "principal", None)
-    if principal is not None or not _verified_clients:
+    if principal is not None or not request.app.state.api_client_cache.enabled:
         return principal
     scheme, credentials = _authorization(request)
     if scheme != "basic" or not credentials:

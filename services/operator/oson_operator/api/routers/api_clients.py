@@ -116,6 +116,8 @@ def regenerate(client_id: str, request: Request, principal: Principal = Depends(
         append_event(connection, audit_for(request, principal.actor).event(
             "api_client.regenerate", record_type="api_client", record_id=client_id,
             details={"was_status": before.status, "was_blocked_reason": before.blocked_reason}))
+    # This process at once; the others when the database announces the change (api/client_cache.py).
+    state.api_client_cache.forget(client_id)
     mark_recorded(request)
     return ApiClientWithSecret(**_view(client).model_dump(), client_secret=secret)
 
@@ -134,5 +136,6 @@ def block(
                                          blocked_at=before.blocked_at or now)
         append_event(connection, audit_for(request, principal.actor).event(
             "api_client.block", record_type="api_client", record_id=client_id, details={"reason": reason}))
+    state.api_client_cache.forget(client_id)
     mark_recorded(request)
     return _view(client)
