@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
@@ -22,6 +23,7 @@ from oson_operator.storage.engine import connect_args
 log = logging.getLogger("oson_operator.storage.notifications")
 
 LISTENER_APPLICATION_NAME = "oson-operator-listener"
+PING_SECONDS = 60.0
 
 
 class Listener:
@@ -56,10 +58,16 @@ class Listener:
                 with self._connect() as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
                     self._on_listening()
+                    last_ping = time.monotonic()
                     while not self._stop.is_set():
                         # A short timeout, so that stop() is noticed; notifies() raises when the connection dies.
                         for notification in conn.notifies(timeout=1.0):
                             self._on_notify(notification.payload)
+                        if time.monotonic() - last_ping >= PING_SECONDS:
+                            # An idle connection is cut by proxies (HAProxy's database timeout) and a dead
+                            # one noticed only when used: a statement now and then keeps and checks it.
+                            conn.execute("SELECT 1")
+                            last_ping = time.monotonic()
             except psycopg.Error as exc:
                 if not self._stop.is_set():
                     log.warning("listening on %s failed (%s); retrying in %.0f s", self._channel, exc,
