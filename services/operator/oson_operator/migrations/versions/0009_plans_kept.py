@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from alembic import op
+from alembic.script import ScriptDirectory
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -122,78 +123,13 @@ BEGIN
 END $$;
 """
 
-# 0007's function, for the downgrade.
-POST_TRANSFER_0007 = """
-CREATE OR REPLACE FUNCTION oson.post_transfer(
-    p_actor text, p_key text, p_request_hash text,
-    p_payer uuid, p_payer_facts text, p_payer_min_balance bigint, p_payer_max_debited bigint,
-    p_payee uuid, p_payee_facts text, p_payee_max_balance bigint,
-    p_operation uuid, p_kind text, p_amount bigint, p_commission bigint, p_details jsonb,
-    p_request_id text, p_created_at timestamptz, p_day date, p_accounts uuid[], p_amounts bigint[],
-    e_started_at timestamptz, e_ended_at timestamptz, e_action text, e_record_type text, e_record_id text,
-    e_result text, e_source_address text, e_details jsonb,
-    p_status integer, p_response text, p_marker text
-) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    w record;
-    locked integer := 0;
-    debited bigint;
-    receipt bigint;
-BEGIN
-    INSERT INTO oson.idempotency_key (actor, key, request_hash) VALUES (p_actor, p_key, p_request_hash)
-        ON CONFLICT (actor, key) DO NOTHING;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'idempotency key already claimed' USING ERRCODE = 'OSN02';
-    END IF;
-    FOR w IN SELECT a.id, a.balance, oson.wallet_facts(a, p, EXISTS (
-                 SELECT 1 FROM oson.aml_case c WHERE c.participant_id = p.id
-                 AND c.status IN ('frozen', 'under_control'))) AS facts
-             FROM oson.account a JOIN oson.participant p ON p.id = a.participant_id
-             WHERE a.id IN (p_payer, p_payee) AND a.kind = 'wallet' ORDER BY a.id FOR NO KEY UPDATE OF a
-    LOOP
-        locked := locked + 1;
-        IF w.id = p_payer THEN
-            IF w.facts IS DISTINCT FROM p_payer_facts OR w.balance < p_payer_min_balance THEN
-                RAISE EXCEPTION 'payer wallet changed since it was read' USING ERRCODE = 'OSN01';
-            END IF;
-        ELSIF w.facts IS DISTINCT FROM p_payee_facts OR w.balance > p_payee_max_balance THEN
-            RAISE EXCEPTION 'payee wallet changed since it was read' USING ERRCODE = 'OSN01';
-        END IF;
-    END LOOP;
-    IF locked <> 2 THEN
-        RAISE EXCEPTION 'wallets not found' USING ERRCODE = 'OSN01';
-    END IF;
-    IF p_payer_max_debited IS NOT NULL THEN
-        -- Exact now: the payer's lock orders every debit of this wallet.
-        SELECT coalesce(sum(amount), 0) INTO debited FROM oson.operation
-            WHERE payer_account = p_payer AND operational_day = p_day AND status = 'completed'
-            AND kind IN ('payment', 'transfer', 'redemption');
-        IF debited > p_payer_max_debited THEN
-            RAISE EXCEPTION 'daily total changed since it was read' USING ERRCODE = 'OSN01';
-        END IF;
-    END IF;
-    INSERT INTO oson.operation (id, kind, status, amount, commission, payer_account, payee_account,
-        receipt_number, details, actor, request_id, created_at, operational_day)
-    VALUES (p_operation, p_kind, 'completed', p_amount, p_commission, p_payer, p_payee,
-        nextval('oson.receipt_number'), p_details, p_actor, p_request_id, p_created_at, p_day)
-    RETURNING receipt_number INTO receipt;
-    INSERT INTO oson.ledger_entry (operation_id, account_id, amount, created_at, operational_day)
-        SELECT p_operation, v.account, v.amount, p_created_at, p_day
-        FROM unnest(p_accounts, p_amounts) AS v(account, amount);
-    UPDATE oson.account a SET balance = a.balance + v.amount
-        FROM unnest(p_accounts, p_amounts) AS v(account, amount)
-        WHERE a.id = v.account AND a.kind = 'wallet';
-    INSERT INTO oson.event (started_at, ended_at, actor, action, record_type, record_id, result,
-        source_address, request_id, details)
-    VALUES (e_started_at, e_ended_at, p_actor, e_action, e_record_type, e_record_id, e_result,
-        e_source_address, p_request_id, e_details);
-    -- The answer was built before the receipt number existed: it replaces the (random) marker.
-    UPDATE oson.idempotency_key
-        SET status_code = p_status, response = replace(p_response, p_marker, receipt::text)::json
-        WHERE actor = p_actor AND key = p_key;
-    RETURN receipt;
-END $$;
-"""
+
+def _post_transfer_of_0007() -> str:
+    """0007's definition of oson.post_transfer, read from that migration (for the downgrade)."""
+    script = ScriptDirectory.from_config(op.get_context().config)
+    functions: str = script.get_revision("0007").module.FUNCTIONS_SQL  # type: ignore[union-attr]
+    definition = functions[functions.index("CREATE FUNCTION oson.post_transfer("):]
+    return definition.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
 def upgrade() -> None:
@@ -204,7 +140,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(POST_TRANSFER_0007)
+    op.execute(_post_transfer_of_0007())
     for function in EVENT_FUNCTIONS:
         op.execute(f"ALTER FUNCTION {function} IMMUTABLE")
     op.execute("UPDATE oson.app_meta SET value = '0008', updated_at = now() WHERE key = 'schema_version'")
