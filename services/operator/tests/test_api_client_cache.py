@@ -17,7 +17,7 @@ from oson_operator.api.client_cache import ApiClientCache
 from oson_operator.domain.access import Role
 from oson_operator.domain.passwords import token_digest
 from oson_operator.storage.access import ApiClient
-from oson_operator.storage.notifications import LISTENER_APPLICATION_NAME
+from oson_operator.storage.notifications import LISTENER_APPLICATION_NAME, Listener
 
 TRIGGER = "api_client_announce_change"
 
@@ -157,3 +157,25 @@ def test_an_entry_expires_after_the_maximum_age() -> None:
     assert cache.get("oc_1", "digest") is not None
     time.sleep(0.06)
     assert cache.get("oc_1", "digest") is None
+
+
+def test_the_listener_outlives_a_failing_callback_and_reconnects(running_pg: PostgresServer) -> None:
+    notified: list[str] = []
+    listens: list[int] = []
+    losses: list[int] = []
+
+    def on_notify(payload: str) -> None:
+        notified.append(payload)
+        raise RuntimeError("a bug in the callback")
+
+    listener = Listener(running_pg.settings(), "oson_test_channel", on_notify=on_notify,
+                        on_listening=lambda: listens.append(1), on_lost=lambda: losses.append(1), retry_seconds=0.1)
+    listener.start()
+    try:
+        wait_for(lambda: len(listens) == 1, "the listener listens")
+        with running_pg.superuser(DATABASE) as conn:
+            conn.execute("SELECT pg_notify('oson_test_channel', 'one')")
+        wait_for(lambda: len(listens) == 2, "the listener listens again after the failure")
+        assert notified == ["one"] and len(losses) == 1
+    finally:
+        listener.stop()

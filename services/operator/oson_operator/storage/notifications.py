@@ -72,6 +72,8 @@ class Listener:
                 if not self._stop.is_set():
                     log.warning("listening on %s failed (%s); retrying in %.0f s", self._channel, exc,
                                 self._retry_seconds)
+            except Exception:  # a bug in a callback must not end the thread: callers rely on it
+                log.exception("listening on %s failed; retrying in %.0f s", self._channel, self._retry_seconds)
             finally:
                 self._on_lost()
             self._stop.wait(self._retry_seconds)
