@@ -173,7 +173,10 @@ def _client_principal(request: Request, credentials: str) -> Principal:
             outcome = Forbidden("API_CLIENT_DORMANT", params={"days": settings.api_client_max_idle_days})
         elif client.last_used_at is None or now - client.last_used_at >= timedelta(hours=1):
             store.mark_api_client_used(connection, client_id, now)
-    state.api_client_cache.forget(client_id)  # whatever was cached of it is older than this read
+    if not isinstance(outcome, NotAuthenticated):
+        # Blocked, marked dormant or used: whatever was cached of it is older than this. (Not on a wrong
+        # secret: anyone could send one, and it says nothing about the client.)
+        state.api_client_cache.forget(client_id)
     if outcome is not None:
         raise outcome
     assert client is not None
