@@ -59,7 +59,7 @@ def test_a_verified_client_is_served_from_the_cache_until_its_change_is_announce
         assert me(app, client_id, secret).status_code == 200  # read and cached
         assert me(app, client_id, secret[:-1] + "x").status_code == 401  # another secret: read, refused
         # ... and the client stays cached: anyone can send a wrong secret; it says nothing about the client.
-        assert cache_of(app).get(client_id, _digest(secret)) is not None
+        assert cache_of(app).get(client_id, token_digest(secret)) is not None
         with unannounced(running_pg) as sql:
             sql(f"UPDATE oson.api_client SET status = 'blocked', blocked_reason = 'administrator', "
                 f"blocked_at = now() WHERE client_id = '{client_id}'")
@@ -79,7 +79,7 @@ def test_a_change_made_through_the_service_takes_effect_on_the_next_request(runn
         admin = staff_headers(app, settings, Role.ADMIN)
         for _ in range(2):
             assert me(app, client_id, secret).status_code == 200
-        assert cache_of(app).get(client_id, _digest(secret)) is not None
+        assert cache_of(app).get(client_id, token_digest(secret)) is not None
         new_secret = app.post(f"/api/api-clients/{client_id}/regenerate", headers=admin).json()["client_secret"]
         # No wait: the process that made the change drops the client itself.
         assert me(app, client_id, secret).status_code == 401
@@ -107,7 +107,7 @@ def test_the_cache_is_not_trusted_while_the_listener_is_disconnected(running_pg:
                 f"WHERE client_id = '{client_id}'")
         wait_for(lambda: cache_of(app).trusted, "the listener reconnects")
         assert me(app, client_id, secret).status_code == 200
-        assert cache_of(app).get(client_id, _digest(secret)) is not None
+        assert cache_of(app).get(client_id, token_digest(secret)) is not None
 
 
 def test_without_caching_nothing_listens_and_every_request_reads(running_pg: PostgresServer) -> None:
@@ -125,10 +125,6 @@ def test_without_caching_nothing_listens_and_every_request_reads(running_pg: Pos
 def _client(client_id: str = "oc_1") -> ApiClient:
     now = datetime.now(UTC)
     return ApiClient(client_id, "app", None, "digest", "active", None, None, now, now, now, "test", now)
-
-
-def _digest(secret: str) -> str:
-    return token_digest(secret)
 
 
 def test_a_read_older_than_an_announced_change_is_not_kept() -> None:

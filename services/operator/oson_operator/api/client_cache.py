@@ -56,9 +56,7 @@ class ApiClientCache:
 
     def put(self, client: ApiClient, digest: str, generation: int) -> None:
         """Keep ``client`` unless a change was announced since ``generation`` was taken (the read may
-        predate it) or the listener is not connected."""
-        if not self.enabled:
-            return
+        predate it) or the listener is not connected (never, when caching is off)."""
         with self._lock:
             if not self._trusted or generation != self._generation:
                 return

@@ -216,7 +216,7 @@ def _known_principal(request: Request) -> Principal | None:
     """The caller, when it is known without a database read: already authenticated in this request, or
     an API client in the cache (``api/client_cache.py``). Runs on the event loop (no I/O)."""
     principal = getattr(request.state, "principal", None)
-    if principal is not None or not request.app.state.api_client_cache.enabled:
+    if principal is not None or not request.app.state.api_client_cache.trusted:
         return principal
     scheme, credentials = _authorization(request)
     if scheme != "basic" or not credentials:
