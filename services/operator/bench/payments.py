@@ -1,7 +1,7 @@
 """Benchmark: payments per second through the service, against the raw-SQL limit of the same database.
 
     python services/operator/bench/payments.py [--seconds 15] [--rounds 3] [--connections 32] [--workers 2]
-        [--pool-size 16]
+        [--pool-size 16] [--money-pool-size 16]
 
 One run, one machine, one PostgreSQL with durable settings (fsync, full_page_writes and
 synchronous_commit on, data checksums off like the tests' server is irrelevant here), the event log on,
@@ -265,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32, help="concurrent HTTP connections / pgbench clients")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--pool-size", type=int, default=16, help="database connections (and threads) per worker")
+    parser.add_argument("--money-pool-size", type=int, default=16, help="event-loop database connections per "
+                        "worker for payments (0: payments take the threads)")
     parser.add_argument("--wallets", type=int, default=5000)
     parser.add_argument("--partners", type=int, default=50)
     parser.add_argument("--profile", type=Path, help="sample the service with py-spy during the run (raw "
@@ -293,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             client = access.insert_api_client(conn, name="bench", participant_id=None,
                                               secret_hash=passwords.token_digest(secret), now=datetime.now(UTC),
                                               created_by="bench")
-        service = run_service(settings, args.workers, args.pool_size)
+        service = run_service(settings, args.workers, args.pool_size, args.money_pool_size)
         work = Path(tempfile.mkdtemp(prefix="oson-bench-"))
         try:
             figures = measure(args, settings, server, service, client.client_id, secret, wallet_ids, partner_ids,
@@ -306,13 +308,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_service(settings: Settings, workers: int, pool_size: int) -> subprocess.Popen[bytes]:
+def run_service(settings: Settings, workers: int, pool_size: int, money_pool_size: int) -> subprocess.Popen[bytes]:
     port = free_port()
     env = {**os.environ, "OSON_ENV_FILE": "/nonexistent/operator.env", "OSON_DATABASE_HOST": "127.0.0.1",
            "OSON_DATABASE_PORT": str(settings.database_port), "OSON_DATABASE_USER": RUNTIME,
            "OSON_DATABASE_PASSWORD": settings.database_password.get_secret_value(),
            "OSON_DATABASE_SSLMODE": "disable", "OSON_BIND_PORT": str(port), "OSON_WORKERS": str(workers),
-           "OSON_DATABASE_POOL_SIZE": str(pool_size), "OSON_LOG_LEVEL": "warning"}
+           "OSON_DATABASE_POOL_SIZE": str(pool_size), "OSON_DATABASE_MONEY_POOL_SIZE": str(money_pool_size),
+           "OSON_LOG_LEVEL": "warning"}
     process = subprocess.Popen([sys.executable, "-m", "oson_operator", "serve"], env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -368,7 +371,8 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
     return {
         **medians,
         "trial_balance": check.trial_balance, "wallet_mismatches": len(check.wallet_mismatches),
-        "connections": args.connections, "workers": args.workers, "pool_size": args.pool_size, "seconds": args.seconds,
+        "connections": args.connections, "workers": args.workers, "pool_size": args.pool_size,
+        "money_pool_size": args.money_pool_size, "seconds": args.seconds,
         "rounds": args.rounds, "cpus": os.cpu_count() or 0, "each_round": rounds,
     }
 

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         10, ge=1, le=100, description="connections kept per worker process; also its number of request threads"
     )
+    database_money_pool_size: int = Field(
+        10, ge=0, le=100, description="connections per worker process for payments and transfers served from the "
+        "event loop, besides the pool above (0: they take the request threads like every other request)"
+    )
 
     # Owner login, used only by migrations (oson-operator-migrate); never by the running service.
     database_owner_user: str | None = Field(None, description="owner of the database, for migrations")

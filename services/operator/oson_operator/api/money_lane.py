@@ -8,7 +8,11 @@ route) cost more than that. The lane does the same with one hand-off and none of
 What it does, for the routes it is given (``routers.operations.MONEY_OPERATIONS``): reads the body,
 validates it with the route's own body model as FastAPI would (``json.loads``, then the model), and
 in one worker thread authenticates the caller, checks the roles and restrictions the route declares
-(its ``require_roles`` dependency) and calls the route's own function. Errors raised there become the
+(its ``require_roles`` dependency) and calls the route's own function. Before that, for a route with
+a first try on the event loop (``routers.operations.AT_ONCE``: payments and transfers) and a caller
+known without a database read (an API client in the cache), it checks the same roles and awaits that
+try, which needs no thread at all (``storage.money_pool``); the thread takes over only when the try
+answers None. Errors raised there become the
 answers of the application's exception handlers (unexpected ones go on to the server-error handler,
 as from a route). So the route declaration stays the one source of its rules and its answers.
 
@@ -22,7 +26,7 @@ from __future__ import annotations
 import inspect
 import json
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +38,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from oson_operator.api.security import Restriction, admit, authenticate
-from oson_operator.domain.access import Role
+from oson_operator.api.security import Restriction, admit, authenticate, known_principal
+from oson_operator.domain.access import Principal, Role
 
 # A money operation's body is a few hundred bytes; larger ones take FastAPI's path (and its limits).
 MAX_LANE_BODY = 16 * 1024
 # The parameters a lane route takes, by name: the same shape for every money operation.
 LANE_PARAMETERS = ("request", "body", "key", "principal")
+# A route's first try on the event loop: same arguments, an answer or None (then the route answers).
+AtOnce = Callable[[Request, Any, str | None, Principal], Awaitable[Response | None]]
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,10 @@ class LaneRoute:
     body_model: type[BaseModel]
     allowed: frozenset[Role]
     tolerated: frozenset[Restriction]
+    at_once: AtOnce | None = None
 
 
-def lane_route(route: APIRoute) -> LaneRoute:
+def lane_route(route: APIRoute, at_once: AtOnce | None = None) -> LaneRoute:
     """The lane's view of ``route``; ``TypeError`` if its function has not the lane's shape."""
     endpoint = route.endpoint
     parameters = inspect.signature(endpoint).parameters
@@ -64,14 +71,17 @@ def lane_route(route: APIRoute) -> LaneRoute:
                         "with a pydantic body and a require_roles(...) principal")
     dependency = roles.dependency
     return LaneRoute(route, body_model, dependency.allowed_roles,  # type: ignore[attr-defined]
-                     dependency.tolerated_restrictions)  # type: ignore[attr-defined]
+                     dependency.tolerated_restrictions, at_once)  # type: ignore[attr-defined]
 
 
-def lane_routes(router: APIRouter, endpoints: Iterable[Callable[..., Any]]) -> dict[str, LaneRoute]:
+def lane_routes(router: APIRouter, endpoints: Iterable[Callable[..., Any]],
+                at_once: Mapping[Callable[..., Any], AtOnce] | None = None) -> dict[str, LaneRoute]:
     """POST path -> lane route, for the routes of ``router`` whose function is one of ``endpoints``
-    (the application includes ``router`` without a prefix: its paths are the request paths)."""
+    (the application includes ``router`` without a prefix: its paths are the request paths), with the
+    first tries on the event loop ``at_once`` gives by route function."""
     wanted = set(endpoints)
-    found = {route.path: lane_route(route) for route in router.routes
+    tries = at_once or {}
+    found = {route.path: lane_route(route, tries.get(route.endpoint)) for route in router.routes
              if isinstance(route, APIRoute) and route.endpoint in wanted and route.methods == {"POST"}}
     missing = wanted - {lane.route.endpoint for lane in found.values()}
     if missing:
@@ -88,6 +98,16 @@ def _serve(request: Request, lane: LaneRoute, body: BaseModel, key: str | None) 
     principal = admit(request, authenticate(request), lane.allowed, lane.tolerated)
     response: Response = lane.route.endpoint(request, body, key, principal)
     return response
+
+
+async def _at_once(request: Request, lane: LaneRoute, body: BaseModel, key: str | None) -> Response | None:
+    """On the event loop: the route's first try, for a caller known without a database read."""
+    if lane.at_once is None:
+        return None
+    principal = known_principal(request)
+    if principal is None:
+        return None
+    return await lane.at_once(request, body, key, admit(request, principal, lane.allowed, lane.tolerated))
 
 
 class MoneyLane:
@@ -110,8 +130,11 @@ class MoneyLane:
             return
         scope["route"] = lane.route
         request = Request(scope, receive)
+        key = request.headers.get("idempotency-key")
         try:
-            response = await run_in_threadpool(_serve, request, lane, parsed, request.headers.get("idempotency-key"))
+            response = await _at_once(request, lane, parsed, key)
+            if response is None:
+                response = await run_in_threadpool(_serve, request, lane, parsed, key)
         except Exception as exc:
             handler = _handler_for(scope["app"], exc)
             if handler is None:

@@ -212,7 +212,7 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
-def _known_principal(request: Request) -> Principal | None:
+def known_principal(request: Request) -> Principal | None:
     """The caller, when it is known without a database read: already authenticated in this request, or
     an API client in the cache (``api/client_cache.py``). Runs on the event loop (no I/O)."""
     principal = getattr(request.state, "principal", None)
@@ -251,7 +251,7 @@ def _roles_dependency(
 
     # Async, so that a caller known without a database read costs no hand-off to a worker thread.
     async def dependency(request: Request) -> Principal:
-        principal = _known_principal(request) or await run_in_threadpool(authenticate, request)
+        principal = known_principal(request) or await run_in_threadpool(authenticate, request)
         return admit(request, principal, allowed, tolerated)
 
     dependency.allowed_roles = allowed  # type: ignore[attr-defined]

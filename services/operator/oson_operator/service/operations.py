@@ -16,9 +16,20 @@ from oson_operator.domain.calendar import ALMATY, operational_day
 from oson_operator.domain.clock import Clock
 from oson_operator.domain.errors import NotFound, Refusal, error_body
 from oson_operator.domain.money import format_amount
-from oson_operator.service.transaction import Command, Decide, Outcome, Write, event_of, execute, execute_at_once
+from oson_operator.service.transaction import (
+    AsyncWrite,
+    Command,
+    Decide,
+    Outcome,
+    Write,
+    event_of,
+    execute,
+    execute_at_once,
+    execute_at_once_async,
+)
 from oson_operator.storage import ledger, transfer
 from oson_operator.storage.ledger import COMMISSION_ACCOUNT, SPECIALIZED_ACCOUNT, OperationRow
+from oson_operator.storage.money_pool import MoneyConnection, MoneyPool
 
 OperationKind = Literal["issuance", "payment", "transfer", "return", "redemption"]
 ReturnCase = Literal["wrong_execution", "technical_failure", "consumer_protection", "cancelled_sale",
@@ -204,36 +215,61 @@ class Operations:
         def decide(conn: Connection) -> Write | None:
             now = self.clock.now()
             day = operational_day(now)
-            snapshot = transfer.read_transfer(conn, payer_id, payee_id, day)
-            if snapshot is None:
+            planned = self._plan_pay(command, kind, amount, purpose, now, day,
+                                     transfer.read_transfer(conn, payer_id, payee_id, day))
+            if planned is None:
                 return None
-            payer, payee = snapshot.payer, snapshot.payee
-            try:
-                commission, tariff_title = self._check_pay(kind, payer, payee, amount, now, day,
-                                                           lambda: snapshot.debited_today)
-            except Refusal:
-                return None
-            bounds = rules.debit_bounds(payer, payee, amount, amount + commission, day, self.config)
-            marker = transfer.receipt_marker()
-            op = OperationRow(
-                id=str(uuid.uuid4()), kind=kind, status="completed", reason_code=None, amount=amount,
-                commission=commission, payer_account=payer.id, payee_account=payee.id, original_operation=None,
-                receipt_number=marker, details=transfer.jsonb_order({"purpose": purpose, "tariff": tariff_title}),
-                actor=command.principal.actor, request_id=command.context.request_id, created_at=now,
-                operational_day=day)
-            planned = self._completed(command, op, payee)
-
-            def write(conn: Connection) -> Outcome:
-                receipt = transfer.post_transfer(
-                    conn, snapshot=snapshot, bounds=bounds,
-                    key=(command.principal.actor, command.idempotency_key, command.request_hash),
-                    operation_id=op.id, kind=kind, amount=amount, commission=commission, details=op.details,
-                    request_id=op.request_id, now=now, day=day,
-                    postings=postings.payment(payer.id, payee.id, COMMISSION_ACCOUNT, amount, commission),
-                    event=event_of(command, planned), status=planned.status, answer=planned.body, marker=marker)
-                return self._completed(command, replace(op, receipt_number=receipt), payee)
-            return write
+            write, finish = planned
+            return lambda conn: finish(transfer.post_transfer(conn, write))
         return decide
+
+    async def pay_at_once(self, pool: MoneyPool, command: Command, kind: Literal["payment", "transfer"],
+                          payer_id: str, payee_id: str, amount: int, purpose: str) -> Outcome | None:
+        """``pay``'s one-statement path on the event loop's connections (``decide_pay``, awaited). None when
+        it does not apply (no connection in time, declined, nothing written): then ``pay`` answers."""
+        async def decide(conn: MoneyConnection) -> AsyncWrite | None:
+            now = self.clock.now()
+            day = operational_day(now)
+            planned = self._plan_pay(command, kind, amount, purpose, now, day,
+                                     await transfer.read_transfer_async(conn, payer_id, payee_id, day))
+            if planned is None:
+                return None
+            write, finish = planned
+
+            async def post(conn: MoneyConnection) -> Outcome:
+                return finish(await transfer.post_transfer_async(conn, write))
+            return post
+        return await execute_at_once_async(pool, command, decide)
+
+    def _plan_pay(self, command: Command, kind: str, amount: int, purpose: str, now: datetime, day: date,
+                  snapshot: transfer.Snapshot | None) -> tuple[transfer.TransferWrite, Callable[[int], Outcome]] | None:
+        """The write that posts the payment if ``snapshot`` still stands, and how its answer is made from the
+        receipt number; None when the wallets are missing or the rules refuse (the full path answers)."""
+        if snapshot is None:
+            return None
+        payer, payee = snapshot.payer, snapshot.payee
+        try:
+            commission, tariff_title = self._check_pay(kind, payer, payee, amount, now, day,
+                                                       lambda: snapshot.debited_today)
+        except Refusal:
+            return None
+        bounds = rules.debit_bounds(payer, payee, amount, amount + commission, day, self.config)
+        marker = transfer.receipt_marker()
+        op = OperationRow(
+            id=str(uuid.uuid4()), kind=kind, status="completed", reason_code=None, amount=amount,
+            commission=commission, payer_account=payer.id, payee_account=payee.id, original_operation=None,
+            receipt_number=marker, details=transfer.jsonb_order({"purpose": purpose, "tariff": tariff_title}),
+            actor=command.principal.actor, request_id=command.context.request_id, created_at=now,
+            operational_day=day)
+        planned = self._completed(command, op, payee)
+        write = transfer.TransferWrite(
+            snapshot=snapshot, bounds=bounds, key=(command.principal.actor, command.idempotency_key,
+                                                   command.request_hash),
+            operation_id=op.id, kind=kind, amount=amount, commission=commission, details=op.details,
+            request_id=op.request_id, now=now, day=day,
+            postings=postings.payment(payer.id, payee.id, COMMISSION_ACCOUNT, amount, commission),
+            event=event_of(command, planned), status=planned.status, answer=planned.body, marker=marker)
+        return write, lambda receipt: self._completed(command, replace(op, receipt_number=receipt), payee)
 
     # -- redemption to a bank account (§5.7) -------------------------------------------------------------
     def redeem(self, command: Command, wallet_id: str, amount: int, bank_account: dict[str, str]) -> Outcome:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -26,6 +27,7 @@ from oson_operator.service.context import RequestContext
 from oson_operator.storage import idempotency
 from oson_operator.storage.engine import NOTICES_KEY
 from oson_operator.storage.events import append_event
+from oson_operator.storage.money_pool import MoneyConnection, MoneyPool
 from oson_operator.storage.transfer import Declined
 
 SYNC_REPLICATION_CANCELLED = "synchronous replication"
@@ -64,6 +66,9 @@ OnRefusal = Callable[[Connection, Refusal], Outcome]
 # Decides on what it reads (no transaction, no locks) and returns the write, or None to decline.
 Write = Callable[[Connection], Outcome]
 Decide = Callable[[Connection], Write | None]
+# The same on the event loop's connections.
+AsyncWrite = Callable[[MoneyConnection], Awaitable[Outcome]]
+AsyncDecide = Callable[[MoneyConnection], Awaitable[AsyncWrite | None]]
 
 
 def event_of(command: Command, outcome: Outcome) -> EventDraft:
@@ -120,6 +125,31 @@ def execute_at_once(engine: Engine, command: Command, decide: Decide) -> Outcome
                 raise OutcomeUnknown("OUTCOME_UNKNOWN", params={"reason": type(exc.orig).__name__}) from exc
             raise
         if any(SYNC_REPLICATION_CANCELLED in notice for notice in notices):
+            raise OutcomeUnknown("OUTCOME_UNKNOWN", params={"reason": "replication wait cancelled"})
+    return outcome
+
+
+async def execute_at_once_async(pool: MoneyPool, command: Command, decide: AsyncDecide) -> Outcome | None:
+    """``execute_at_once`` on a connection of ``pool``, from the event loop. None also when no connection
+    comes in time. Errors are answered as the sync path answers them: a statement refused by the server
+    as SQLAlchemy's ``DBAPIError``, a lost connection or a cancelled replication wait as OUTCOME_UNKNOWN.
+    """
+    async with pool.connection() as conn:
+        if conn is None:
+            return None
+        write = await decide(conn)
+        if write is None:
+            return None
+        conn.notices.clear()
+        try:
+            outcome = await write(conn)
+        except Declined:
+            return None
+        except psycopg.Error as exc:
+            if conn.broken or exc.sqlstate is None:
+                raise OutcomeUnknown("OUTCOME_UNKNOWN", params={"reason": type(exc).__name__}) from exc
+            raise DBAPIError.instance("SELECT oson.post_transfer(...)", None, exc, psycopg.Error) from exc
+        if any(SYNC_REPLICATION_CANCELLED in notice for notice in conn.notices):
             raise OutcomeUnknown("OUTCOME_UNKNOWN", params={"reason": "replication wait cancelled"})
     return outcome
 

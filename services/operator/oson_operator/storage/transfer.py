@@ -6,6 +6,8 @@ transaction. The domain decides on those values; ``post_transfer`` then calls ``
 and writes the operation, entries, balances, event and answer, committed with that one statement.
 It raises ``Declined`` (nothing written) when the key is taken or the wallets changed: the caller
 then runs the full transaction, which gives the exact answer (replay, refusal) for the locked state.
+Both have an async twin for the event loop's connections (``storage.money_pool``): same statements,
+same parameters.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from oson_operator.domain.events import EventDraft
 from oson_operator.domain.postings import Posting
 from oson_operator.domain.rules import DebitBounds, WalletState
+from oson_operator.storage import money_pool
 from oson_operator.storage.driver import fetch
 from oson_operator.storage.events import event_parameters
 from oson_operator.storage.ledger import AML_IN_FORCE, WALLET_COLUMNS, wallet_state
+from oson_operator.storage.money_pool import MoneyConnection
 
 STALE, KEY_TAKEN = "OSN01", "OSN02"
 
@@ -64,6 +69,20 @@ def read_transfer(conn: Connection, payer_id: str, payee_id: str, day: date) -> 
         if conn.invalidated:
             raise
         return None
+    return _snapshot(rows)
+
+
+async def read_transfer_async(conn: MoneyConnection, payer_id: str, payee_id: str, day: date) -> Snapshot | None:
+    """``read_transfer`` on an async connection; None also when the read fails (the caller then takes
+    the full transaction, which answers whatever the failure was)."""
+    try:
+        rows = await money_pool.fetch(conn, _READ, {"payer": payer_id, "payee": payee_id, "day": day})
+    except psycopg.Error:
+        return None
+    return _snapshot(rows)
+
+
+def _snapshot(rows: list[tuple[Any, ...]]) -> Snapshot | None:
     if len(rows) != 2:
         return None
     first, second = rows
@@ -90,37 +109,75 @@ def receipt_marker() -> int:
     return -(10**18 + secrets.randbelow(8 * 10**18))
 
 
-def post_transfer(
-    conn: Connection, *, snapshot: Snapshot, bounds: DebitBounds, key: tuple[str, str, str], operation_id: str,
-    kind: str, amount: int, commission: int, details: dict[str, Any], request_id: str | None, now: datetime,
-    day: date, postings: list[Posting], event: EventDraft, status: int, answer: dict[str, Any], marker: int,
-) -> int:
-    """Write the transfer with its event and answer (``marker`` in ``answer`` becomes the receipt number);
-    returns the receipt number. ``key`` is (actor, idempotency key, request hash)."""
-    response = json.dumps(answer)
-    if str(marker) not in response:
-        raise Declined("the answer holds no receipt number to fill in")
-    actor, idempotency_key, request_hash = key
-    params = event_parameters(event)
-    try:
-        rows = fetch(conn, _POST, {
+@dataclass(frozen=True)
+class TransferWrite:
+    """What ``oson.post_transfer`` writes: the decision, and the answer to store (``marker`` in ``answer``
+    becomes the receipt number). ``key`` is (actor, idempotency key, request hash)."""
+
+    snapshot: Snapshot
+    bounds: DebitBounds
+    key: tuple[str, str, str]
+    operation_id: str
+    kind: str
+    amount: int
+    commission: int
+    details: dict[str, Any]
+    request_id: str | None
+    now: datetime
+    day: date
+    postings: list[Posting]
+    event: EventDraft
+    status: int
+    answer: dict[str, Any]
+    marker: int
+
+    def parameters(self) -> dict[str, Any]:
+        """The statement's parameters; ``Declined`` if the answer holds no receipt number to fill in."""
+        response = json.dumps(self.answer)
+        if str(self.marker) not in response:
+            raise Declined("the answer holds no receipt number to fill in")
+        actor, idempotency_key, request_hash = self.key
+        params = event_parameters(self.event)
+        snapshot, bounds, postings = self.snapshot, self.bounds, self.postings
+        return {
             "actor": actor, "key": idempotency_key, "request_hash": request_hash,
             "payer": snapshot.payer.id, "payer_facts": snapshot.payer_facts,
             "payer_min_balance": bounds.payer_min_balance, "payer_max_debited": bounds.payer_max_debited_today,
             "payee": snapshot.payee.id, "payee_facts": snapshot.payee_facts,
-            "payee_max_balance": bounds.payee_max_balance, "operation": operation_id, "kind": kind,
-            "amount": amount, "commission": commission, "details": json.dumps(details), "request_id": request_id,
+            "payee_max_balance": bounds.payee_max_balance, "operation": self.operation_id, "kind": self.kind,
+            "amount": self.amount, "commission": self.commission, "details": json.dumps(self.details),
+            "request_id": self.request_id, "created_at": self.now, "day": self.day,
             # Array literals, not lists: the driver's list adaptation costs more than the rest of the call.
-            "created_at": now, "day": day, "accounts": "{" + ",".join(p.account_id for p in postings) + "}",
+            "accounts": "{" + ",".join(p.account_id for p in postings) + "}",
             "amounts": "{" + ",".join(str(p.amount) for p in postings) + "}", "started_at": params["started_at"],
             "ended_at": params["ended_at"], "action": params["action"], "record_type": params["record_type"],
             "record_id": params["record_id"], "result": params["result"],
-            "source_address": params["source_address"], "event_details": params["details"], "status": status,
-            "response": response, "marker": str(marker),
-        })
+            "source_address": params["source_address"], "event_details": params["details"],
+            "status": self.status, "response": response, "marker": str(self.marker),
+        }
+
+
+def post_transfer(conn: Connection, write: TransferWrite) -> int:
+    """Write the transfer with its event and answer; returns the receipt number. ``Declined`` when the
+    key is taken or the wallets changed (nothing written)."""
+    params = write.parameters()
+    try:
+        rows = fetch(conn, _POST, params)
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) in (STALE, KEY_TAKEN):
             raise Declined(str(exc.orig)) from None
+        raise
+    return int(rows[0][0])
+
+
+async def post_transfer_async(conn: MoneyConnection, write: TransferWrite) -> int:
+    """``post_transfer`` on an async connection; other errors are psycopg's, as they are."""
+    params = write.parameters()
+    try:
+        rows = await money_pool.fetch(conn, _POST, params)
+    except psycopg.Error as exc:
+        if exc.sqlstate in (STALE, KEY_TAKEN):
+            raise Declined(str(exc)) from None
         raise
     return int(rows[0][0])
 

@@ -86,6 +86,32 @@ def refund(request: Request, body: ReturnRequest, key: IdempotencyKey = None,
 MONEY_OPERATIONS = (issue, pay, transfer, redeem, refund)
 
 
+async def _at_once(request: Request, body: PaymentRequest, key: str | None, principal: Principal,
+                   kind: Literal["payment", "transfer"]) -> JSONResponse | None:
+    pool = request.app.state.money_pool
+    if pool is None:
+        return None
+    cmd = command(request, principal, key, f"{kind}.create", body)
+    outcome = await _operations(request).pay_at_once(pool, cmd, kind, body.payer_wallet_id, body.payee_wallet_id,
+                                                      body.amount, body.purpose)
+    return None if outcome is None else respond(request, outcome)
+
+
+async def pay_at_once(request: Request, body: PaymentRequest, key: str | None,
+                      principal: Principal) -> JSONResponse | None:
+    return await _at_once(request, body, key, principal, "payment")
+
+
+async def transfer_at_once(request: Request, body: PaymentRequest, key: str | None,
+                           principal: Principal) -> JSONResponse | None:
+    return await _at_once(request, body, key, principal, "transfer")
+
+
+# What the money lane tries first, on the event loop, for a caller known without a database read; when it
+# answers None (no event-loop connection in time, declined: nothing written) the route itself answers.
+AT_ONCE = {pay: pay_at_once, transfer: transfer_at_once}
+
+
 @router.get("/operations", summary="Operations, newest first (refused ones included)")
 def list_operations(request: Request, wallet_id: str | None = None, kind: str | None = None,
                     status: Literal["completed", "refused"] | None = None, before: datetime | None = None,
