@@ -1,7 +1,7 @@
 """Benchmark: payments per second through the service, against the raw-SQL limit of the same database.
 
     python services/operator/bench/payments.py [--seconds 15] [--rounds 3] [--connections 32] [--workers 2]
-        [--pool-size 16] [--money-pool-size 16]
+        [--pool-size 16] [--money-pool-size 8] [--raw-clients N]
 
 One run, one machine, one PostgreSQL with durable settings (fsync, full_page_writes and
 synchronous_commit on, data checksums off like the tests' server is irrelevant here), the event log on,
@@ -12,7 +12,8 @@ and ``--rounds`` rounds of two measurements one after the other:
    between random client wallets and partners, authenticated as an API client;
 2. ``pgbench`` runs the equivalent ledger transaction in raw SQL on the same database (claim the
    idempotency key, lock both wallets, read the day's total, insert the operation, its entries and the
-   new balances, append the chained event, store the answer, commit).
+   new balances, append the chained event, store the answer, commit), with as many clients as the
+   service has database connections for payments (``--raw-clients``).
 
 It prints payments/s, p50/p99 latency, the raw-SQL transactions/s and the ratio, the CPU time per
 payment (service, database, load generator; read from /proc) and how much of the machine other
@@ -262,10 +263,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=15, help="length of each measured run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of service and raw SQL, alternately; the "
                         "figures are medians (the ratio the median of the rounds' ratios)")
-    parser.add_argument("--connections", type=int, default=32, help="concurrent HTTP connections / pgbench clients")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent HTTP connections (wrk)")
+    parser.add_argument("--raw-clients", type=int, help="pgbench clients (default: as many as the service's "
+                        "database connections for payments, --workers x --money-pool-size, or x --pool-size "
+                        "with --money-pool-size 0)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--pool-size", type=int, default=16, help="database connections (and threads) per worker")
-    parser.add_argument("--money-pool-size", type=int, default=16, help="event-loop database connections per "
+    parser.add_argument("--money-pool-size", type=int, default=8, help="event-loop database connections per "
                         "worker for payments (0: payments take the threads)")
     parser.add_argument("--wallets", type=int, default=5000)
     parser.add_argument("--partners", type=int, default=50)
@@ -352,7 +356,7 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
         figures = service_run(args, settings, server, service, work, auth,
                               args.profile if number == 1 else None)
         print(f"round {number} of {args.rounds}: {args.seconds} s of the same transaction in raw SQL (pgbench) over "
-              f"{args.connections} clients ...", flush=True)
+              f"{raw_clients(args)} clients ...", flush=True)
         figures.update(raw_run(args, settings, server, bench_file, len(wallet_ids), len(partner_ids)))
         figures["ratio_to_raw_sql"] = round(figures["payments_per_s"] / figures["raw_sql_tps"], 3)
         print(f"round {number} of {args.rounds}: {figures['payments_per_s']:.0f} payments/s, "
@@ -372,7 +376,7 @@ def measure(args: argparse.Namespace, settings: Settings, server: BenchServer, s
         **medians,
         "trial_balance": check.trial_balance, "wallet_mismatches": len(check.wallet_mismatches),
         "connections": args.connections, "workers": args.workers, "pool_size": args.pool_size,
-        "money_pool_size": args.money_pool_size, "seconds": args.seconds,
+        "money_pool_size": args.money_pool_size, "raw_clients": raw_clients(args), "seconds": args.seconds,
         "rounds": args.rounds, "cpus": os.cpu_count() or 0, "each_round": rounds,
     }
 
@@ -423,7 +427,7 @@ def raw_run(args: argparse.Namespace, settings: Settings, server: BenchServer, b
     meter = CpuMeter(None, server.postmaster_pid())
     pgbench = subprocess.run(
         [str(PG_BIN / "pgbench"), "-h", "127.0.0.1", "-p", str(server.port), "-U", RUNTIME, "-n", "-M", "prepared",
-         "-c", str(args.connections), "-j", "2", "-T", str(args.seconds), "-D", f"wallets={wallets}",
+         "-c", str(raw_clients(args)), "-j", "2", "-T", str(args.seconds), "-D", f"wallets={wallets}",
          "-D", f"partners={partners}", "-f", str(bench_file), DATABASE],
         capture_output=True, text=True, env=env, check=False)
     if pgbench.returncode != 0:
@@ -434,6 +438,15 @@ def raw_run(args: argparse.Namespace, settings: Settings, server: BenchServer, b
         raise SystemExit(f"could not read pgbench's result:\n{pgbench.stdout}")
     cpu = meter.stop(int(done_match.group(1)))
     return {"raw_sql_tps": round(float(tps_match.group(1)), 1), **{f"raw_sql_run_{k}": v for k, v in cpu.items()}}
+
+
+def raw_clients(args: argparse.Namespace) -> int:
+    """pgbench's clients: by default as many as the database connections the service pays through, so
+    that both measurements put the same number of transactions in flight (more makes PostgreSQL spend
+    more CPU on each: the limit would read lower)."""
+    if args.raw_clients:
+        return int(args.raw_clients)
+    return int(args.workers * (args.money_pool_size or args.pool_size))
 
 
 def report(figures: dict[str, Any]) -> None:

@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         10, ge=1, le=100, description="connections kept per worker process; also its number of request threads"
     )
     database_money_pool_size: int = Field(
-        10, ge=0, le=100, description="connections per worker process for payments and transfers served from the "
+        8, ge=0, le=100, description="connections per worker process for payments and transfers served from the "
         "event loop, besides the pool above (0: they take the request threads like every other request)"
     )
 

@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from access_support import make_app, staff_headers
 from fastapi.testclient import TestClient
 
+from oson_operator.api import money_lane
 from oson_operator.domain.access import Role
 from oson_operator.domain.clock import Clock
 from oson_operator.settings import Settings
@@ -116,3 +118,17 @@ def open_desk(settings: Settings, clock: Clock | None = None) -> Iterator[Desk]:
     """The application (started and stopped with its lifespan) and an operator logged in to it."""
     with TestClient(make_app(settings, clock)) as client:
         yield Desk(client, settings, staff_headers(client, settings, Role.OPERATOR))
+
+
+def count_thread_serves(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the money-lane requests the worker threads serve from now on (those the lane answers
+    on the event loop are not counted)."""
+    served: list[str] = []
+    serve = money_lane._serve
+
+    def counted(request: Any, lane: money_lane.LaneRoute, body: Any, key: str | None) -> Any:
+        served.append(lane.route.path)
+        return serve(request, lane, body, key)
+
+    monkeypatch.setattr(money_lane, "_serve", counted)
+    return served

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from access_support import api_client_headers, bearer, make_api_client, staff_headers, unique_login
-from business_support import Desk, World, make_world, open_desk
+from business_support import Desk, World, count_thread_serves, make_world, open_desk
 from conftest import PostgresServer, wait_until
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -190,14 +190,7 @@ def test_the_lane_answers_and_records_exactly_as_fastapi_alone(desk: Desk, plain
 
 def test_payments_take_the_lane_and_other_requests_do_not(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     world = make_world(desk, funds="10000.00")
-    served: list[str] = []
-    serve = money_lane._serve
-
-    def counted(request: Any, lane: money_lane.LaneRoute, body: Any, key: str | None) -> Any:
-        served.append(lane.route.path)
-        return serve(request, lane, body, key)
-
-    monkeypatch.setattr(money_lane, "_serve", counted)
+    served = count_thread_serves(monkeypatch)
     desk.pay(world.client_wallet, world.partner_wallet, "1.00", expect=201)
     desk.post("/api/payments", _payment(world, purpose=None), expect=422)  # invalid: FastAPI answers
     desk.register("issuer")  # another route

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from access_support import api_client_headers, make_api_client, unique_login
-from business_support import Desk, World, make_world, open_desk
+from business_support import Desk, World, count_thread_serves, make_world, open_desk
 from conftest import DATABASE, PostgresServer, wait_until
 from httpx import Response
 from sqlalchemy import text
@@ -32,15 +32,7 @@ def desk(running_pg: PostgresServer) -> Iterator[Desk]:
 @pytest.fixture()
 def by_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths of the money-lane requests the worker threads served (the event loop's are not here)."""
-    served: list[str] = []
-    serve = money_lane._serve
-
-    def counted(request: Any, lane: money_lane.LaneRoute, body: Any, key: str | None) -> Any:
-        served.append(lane.route.path)
-        return serve(request, lane, body, key)
-
-    monkeypatch.setattr(money_lane, "_serve", counted)
-    return served
+    return count_thread_serves(monkeypatch)
 
 
 def known_partner(desk: Desk) -> dict[str, str]:

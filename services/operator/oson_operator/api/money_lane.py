@@ -12,9 +12,9 @@ in one worker thread authenticates the caller, checks the roles and restrictions
 a first try on the event loop (``routers.operations.AT_ONCE``: payments and transfers) and a caller
 known without a database read (an API client in the cache), it checks the same roles and awaits that
 try, which needs no thread at all (``storage.money_pool``); the thread takes over only when the try
-answers None. Errors raised there become the
-answers of the application's exception handlers (unexpected ones go on to the server-error handler,
-as from a route). So the route declaration stays the one source of its rules and its answers.
+answers None. Errors raised in either become the answers of the application's exception handlers
+(unexpected ones go on to the server-error handler, as from a route). So the route declaration stays
+the one source of its rules and its answers.
 
 Whatever it would not answer exactly as FastAPI does goes to FastAPI untouched (the body replayed):
 another path or method, a body that is not JSON, has no length or is large, does not parse, or fails
