@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from business_support import Desk, World, make_world, open_desk
 from conftest import PostgresServer
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from oson_operator.domain.access import Principal, Role
@@ -61,9 +62,11 @@ def test_one_statement_payment_answers_like_the_stored_rows(desk: Desk) -> None:
     assert desk.get(f"/api/operations/{operation['id']}")["operation"] == operation
     assert json.dumps(desk.get(f"/api/operations/{operation['id']}")["operation"]) == json.dumps(operation)
     assert desk.get(f"/api/operations/{operation['id']}/receipt")["receipt"] == outcome.body["receipt"]
-    # The stored answer is the same document, in the same key order (a replay is byte-identical).
+    # The stored answer is the answer's body, byte for byte, and the same document (a replay is identical).
     status, stored = _stored(desk, command.principal.actor, command.idempotency_key)
-    assert status == 201 and stored == json.dumps(outcome.body)
+    assert status == 201 and outcome.rendered is not None and stored == outcome.rendered.decode()
+    assert json.dumps(json.loads(stored)) == json.dumps(outcome.body)
+    assert outcome.rendered == JSONResponse(outcome.body).body
     replay = operations.pay(command, "payment", world.client_wallet, world.partner_wallet, _tiyn("1000.00"), "goods")
     assert replay.replayed and json.dumps(replay.body) == json.dumps(outcome.body)
     # The same key again: the one-statement path declines, the full transaction replays.

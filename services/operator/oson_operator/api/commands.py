@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from oson_operator.api.context import request_context
@@ -32,8 +32,10 @@ def command(request: Request, principal: Principal, key: str | None, action: str
                    request=body)
 
 
-def respond(request: Request, outcome: Outcome) -> JSONResponse:
+def respond(request: Request, outcome: Outcome) -> Response:
     """The answer stored under the key; the event was recorded in the same transaction."""
     request.state.event_recorded = True
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    if outcome.rendered is not None:
+        return Response(outcome.rendered, status_code=outcome.status, headers=headers, media_type="application/json")
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)

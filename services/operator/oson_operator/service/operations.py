@@ -269,7 +269,15 @@ class Operations:
             request_id=op.request_id, now=now, day=day,
             postings=postings.payment(payer.id, payee.id, COMMISSION_ACCOUNT, amount, commission),
             event=event_of(command, planned), status=planned.status, answer=planned.body, marker=marker)
-        return write, lambda receipt: self._completed(command, replace(op, receipt_number=receipt), payee)
+
+        def finish(receipt: int) -> Outcome:
+            # The planned answer with the receipt number in its two places (what _completed would build
+            # for the stored row; a test compares the two), and its JSON as sent to the database.
+            body = planned.body
+            return replace(planned, rendered=write.rendered(receipt), body={
+                **body, "operation": {**body["operation"], "receipt_number": receipt},
+                "receipt": {**body["receipt"], "receipt_number": receipt}})
+        return write, finish
 
     # -- redemption to a bank account (§5.7) -------------------------------------------------------------
     def redeem(self, command: Command, wallet_id: str, amount: int, bank_account: dict[str, str]) -> Outcome:

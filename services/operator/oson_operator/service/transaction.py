@@ -45,6 +45,8 @@ class Outcome:
     record_id: str | None = None
     result: str = "ok"
     replayed: bool = False
+    # ``body`` already rendered as the HTTP answer renders it (JSONResponse's bytes), when it was anyway.
+    rendered: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -131,9 +132,19 @@ class TransferWrite:
     answer: dict[str, Any]
     marker: int
 
+    @cached_property
+    def response(self) -> str:
+        """The answer as JSON text, rendered as the HTTP answer is (Starlette's ``JSONResponse``), so that
+        once the marker is replaced it is the answer's body as well."""
+        return json.dumps(self.answer, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+    def rendered(self, receipt: int) -> bytes:
+        """The answer's body with its receipt number, as the database stores it."""
+        return self.response.replace(str(self.marker), str(receipt)).encode()
+
     def parameters(self) -> dict[str, Any]:
         """The statement's parameters; ``Declined`` if the answer holds no receipt number to fill in."""
-        response = json.dumps(self.answer)
+        response = self.response
         if str(self.marker) not in response:
             raise Declined("the answer holds no receipt number to fill in")
         actor, idempotency_key, request_hash = self.key

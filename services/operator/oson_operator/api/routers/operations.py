@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from oson_operator.api.business_schemas import (
     Amount,
@@ -51,7 +51,7 @@ def issue(request: Request, body: IssuanceRequest, key: IdempotencyKey = None,
 
 @router.post("/payments", status_code=201, summary="Pay a partner from a client's wallet (§5.4)")
 def pay(request: Request, body: PaymentRequest, key: IdempotencyKey = None,
-        principal: Principal = Depends(require_roles(*MOVERS))) -> JSONResponse:
+        principal: Principal = Depends(require_roles(*MOVERS))) -> Response:
     cmd = command(request, principal, key, "payment.create", body)
     return respond(request, _operations(request).pay(cmd, "payment", body.payer_wallet_id, body.payee_wallet_id,
                                                      body.amount, body.purpose))
@@ -59,7 +59,7 @@ def pay(request: Request, body: PaymentRequest, key: IdempotencyKey = None,
 
 @router.post("/transfers", status_code=201, summary="Transfer to a legal entity's or IE's wallet (§5.4)")
 def transfer(request: Request, body: PaymentRequest, key: IdempotencyKey = None,
-             principal: Principal = Depends(require_roles(*MOVERS))) -> JSONResponse:
+             principal: Principal = Depends(require_roles(*MOVERS))) -> Response:
     cmd = command(request, principal, key, "transfer.create", body)
     return respond(request, _operations(request).pay(cmd, "transfer", body.payer_wallet_id, body.payee_wallet_id,
                                                      body.amount, body.purpose))
@@ -87,7 +87,7 @@ MONEY_OPERATIONS = (issue, pay, transfer, redeem, refund)
 
 
 async def _at_once(request: Request, body: PaymentRequest, key: str | None, principal: Principal,
-                   kind: Literal["payment", "transfer"]) -> JSONResponse | None:
+                   kind: Literal["payment", "transfer"]) -> Response | None:
     pool = request.app.state.money_pool
     if pool is None:
         return None
@@ -98,12 +98,12 @@ async def _at_once(request: Request, body: PaymentRequest, key: str | None, prin
 
 
 async def pay_at_once(request: Request, body: PaymentRequest, key: str | None,
-                      principal: Principal) -> JSONResponse | None:
+                      principal: Principal) -> Response | None:
     return await _at_once(request, body, key, principal, "payment")
 
 
 async def transfer_at_once(request: Request, body: PaymentRequest, key: str | None,
-                           principal: Principal) -> JSONResponse | None:
+                           principal: Principal) -> Response | None:
     return await _at_once(request, body, key, principal, "transfer")
 
 
