@@ -60,7 +60,7 @@ def create_database_engine(
 ) -> Engine:
     """A pooled engine. Connections are not pinged before use (a round trip per request); a connection
     the other end has closed while it sat in the pool (a failover: HAProxy cuts the old primary's
-    sessions; a server restart) is replaced at checkout without a round trip (``_closed_by_peer``). One
+    sessions; a server restart) is replaced at checkout without a round trip (``closed_by_peer``). One
     that dies during a request fails it with a disconnect error, SQLAlchemy then discards the whole
     pool, and the client's retry (same idempotency key) runs on a fresh connection."""
     url = database_url(settings, user=user, password=password)
@@ -84,7 +84,7 @@ def create_database_engine(
     return engine
 
 
-def _closed_by_peer(dbapi_connection: Any) -> bool:
+def closed_by_peer(dbapi_connection: Any) -> bool:
     """Whether the other end has closed this idle connection. Nothing is due on an idle connection, so
     a readable socket means its end: EOF, or the server's FATAL message before it. One poll, no wait."""
     if dbapi_connection.closed or dbapi_connection.broken:
@@ -95,7 +95,7 @@ def _closed_by_peer(dbapi_connection: Any) -> bool:
 
 def _replace_if_closed_by_peer(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
     """Checkout hook: SQLAlchemy discards a connection refused here and checks out another."""
-    if _closed_by_peer(dbapi_connection):
+    if closed_by_peer(dbapi_connection):
         raise DisconnectionError("the database closed this pooled connection while it was idle")
 
 

@@ -2,20 +2,19 @@
 
 Why: a payment served by a worker thread costs two hand-offs between the event loop and the thread,
 and every statement it waits for makes the threads contend for the interpreter lock: together about
-a tenth of the service's CPU per payment. Served from the event loop on psycopg's async connections,
+a fifth of the service's CPU per payment. Served from the event loop on psycopg's async connections,
 the same two statements cost none of that.
 
 The pool is psycopg_pool's, with the sync engine's connection settings (``engine.connect_args``):
 autocommit, server notices kept per connection (a commit that the synchronous standby did not confirm
 must not be answered "ok"), and a connection the server closed while it sat idle (a failover) replaced
-at checkout without a round trip. Nothing here is required: when no connection comes within
-``CHECKOUT_TIMEOUT`` (database down, pool still reconnecting, an overload), or the pool is off
-(``database_money_pool_size`` 0), the payment takes the worker threads' path as before.
+at checkout without a round trip (``engine.closed_by_peer``). Nothing here is required: when no
+connection comes within ``CHECKOUT_TIMEOUT`` (database down, pool still reconnecting, an overload), or
+the pool is off (``database_money_pool_size`` 0), the payment takes the worker threads' path as before.
 """
 
 from __future__ import annotations
 
-import select
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -25,7 +24,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from oson_operator.settings import Settings
-from oson_operator.storage.engine import connect_args
+from oson_operator.storage.engine import closed_by_peer, connect_args
 
 APPLICATION_NAME = "oson-operator-money"
 # How long a payment waits for a connection before it takes the worker threads' path instead. Short:
@@ -76,7 +75,7 @@ class MoneyPool:
             except PoolTimeout:
                 yield None
                 return
-            if not _closed_by_peer(conn):
+            if not closed_by_peer(conn):
                 break
             # Closed, it is discarded (and replaced in the background) when given back; try the next one.
             # (Not the pool's own check: a connection failing it goes back to the pool as it is.)
@@ -87,7 +86,6 @@ class MoneyPool:
         finally:
             # A broken connection is discarded here and replaced in the background.
             await self._pool.putconn(conn)
-
 
 
 async def fetch(conn: MoneyConnection, statement: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -103,10 +101,3 @@ async def _configure(conn: MoneyConnection) -> None:
     notices: list[str] = []
     conn.notices = notices
     conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
-
-
-def _closed_by_peer(conn: MoneyConnection) -> bool:
-    """Nothing is due on an idle connection, so a readable socket means the server has closed it (EOF,
-    or its FATAL message first). One poll, no round trip."""
-    return conn.closed or conn.broken or bool(select.select([conn.fileno()], [], [], 0)[0])
-

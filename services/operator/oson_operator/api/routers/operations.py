@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -86,7 +87,7 @@ def refund(request: Request, body: ReturnRequest, key: IdempotencyKey = None,
 MONEY_OPERATIONS = (issue, pay, transfer, redeem, refund)
 
 
-async def _at_once(request: Request, body: PaymentRequest, key: str | None, principal: Principal,
+async def _at_once(request: Request, body: PaymentRequest, key: str | None, principal: Principal, *,
                    kind: Literal["payment", "transfer"]) -> Response | None:
     pool = request.app.state.money_pool
     if pool is None:
@@ -97,19 +98,9 @@ async def _at_once(request: Request, body: PaymentRequest, key: str | None, prin
     return None if outcome is None else respond(request, outcome)
 
 
-async def pay_at_once(request: Request, body: PaymentRequest, key: str | None,
-                      principal: Principal) -> Response | None:
-    return await _at_once(request, body, key, principal, "payment")
-
-
-async def transfer_at_once(request: Request, body: PaymentRequest, key: str | None,
-                           principal: Principal) -> Response | None:
-    return await _at_once(request, body, key, principal, "transfer")
-
-
 # What the money lane tries first, on the event loop, for a caller known without a database read; when it
 # answers None (no event-loop connection in time, declined: nothing written) the route itself answers.
-AT_ONCE = {pay: pay_at_once, transfer: transfer_at_once}
+AT_ONCE = {pay: partial(_at_once, kind="payment"), transfer: partial(_at_once, kind="transfer")}
 
 
 @router.get("/operations", summary="Operations, newest first (refused ones included)")
