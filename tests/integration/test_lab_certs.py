@@ -10,8 +10,10 @@ Uses the session's lab (`running_lab` of lab_support):
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
+import subprocess
 import threading
 import time
 import urllib.error
@@ -21,10 +23,11 @@ from dataclasses import dataclass
 
 import pytest
 from cryptography import x509
-from lab_support import Lab, osonctl, record_figure
+from lab_support import ARTIFACTS, Lab, osonctl, record_figure
 
 from appliance import lab
 from appliance.paths import LAB_INVENTORY
+from appliance.topology import HostRole
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1200)]
 
@@ -58,7 +61,7 @@ class Answer:
 
 def _rotate_while_probing(health: Health, *args: str, log: str) -> tuple[float, list[Answer]]:
     """Run `osonctl certs rotate` with ``args`` while ``health`` is checked every half second; the
-    rotation's seconds and the answers."""
+    rotation's seconds and the answers (the first one at the rotation's start)."""
     answers: list[Answer] = []
     stop = threading.Event()
     started = time.monotonic()
@@ -84,13 +87,37 @@ def _failed(answers: list[Answer]) -> list[Answer]:
     return [answer for answer in answers if answer.status != 200]
 
 
-def _assert_every_check_answered(answers: list[Answer], log: str) -> None:
-    """Every check answered 200; otherwise name each failure, when it came and what it said, to be read
-    beside the rotation's log (.lab/logs/<log>) and the app VMs' journals."""
+# Patroni's lines about the leader lock, demotions and promotions, and PostgreSQL starting or stopping.
+DATABASE_EVENT = re.compile(r"demot|promot|leader lock|DCS|not yet accepting|starting up|shutting down|"
+                            r"database system is ready|Loop time exceeded", re.I)
+
+
+def _database_events(running_lab: Lab, since: float) -> list[str]:
+    """Patroni's journal on each database VM since ``since`` (epoch seconds), reduced to DATABASE_EVENT lines:
+    what a failed health check is first read against."""
+    events: list[str] = []
+    for host in running_lab.topology.hosts_with_role(HostRole.DB):
+        journal = subprocess.run(
+            ["podman", "exec", running_lab.container(host), "journalctl", "-u", "patroni", "--no-pager",
+             "-o", "short-iso-precise", "--since", f"@{int(since)}"],
+            capture_output=True, text=True, timeout=60, check=False)
+        events += [line for line in journal.stdout.splitlines() if DATABASE_EVENT.search(line)]
+    return events
+
+
+def _assert_every_check_answered(answers: list[Answer], log: str, running_lab: Lab, since: float) -> None:
+    """Every check answered 200; otherwise name each failure, when it came and what it said, with the
+    database VMs' events meanwhile (all of them in artifacts/<log>.database-events), to be read beside the
+    rotation's log (artifacts/<log>)."""
     failed = _failed(answers)
-    assert answers and not failed, (
-        f"{len(failed)} of {len(answers)} health checks failed (see .lab/logs/{log}): "
+    if answers and not failed:
+        return
+    events = _database_events(running_lab, since)
+    (ARTIFACTS / f"{log}.database-events").write_text("\n".join(events) + "\n", encoding="utf-8")
+    raise AssertionError(
+        f"{len(failed)} of {len(answers)} health checks failed (see artifacts/{log}): "
         + "; ".join(f"at {a.seconds} s: {a.status} {json.dumps(a.body)[:300]}" for a in failed)
+        + "\ndatabase events meanwhile (first 40):\n" + "\n".join(events[:40])
     )
 
 
@@ -104,6 +131,7 @@ def test_rotation_reissues_every_certificate_while_the_vip_keeps_answering(runni
     assert set(before) == set(running_lab.topology.hosts)
 
     # Health through the VIP every half second while the rotation reloads each TLS service in turn.
+    since = time.time()
     seconds, answers = _rotate_while_probing(lambda: running_lab.health(timeout=5), log="certs-rotate.log")
     record_figure("certs_rotate_seconds", round(seconds, 1))
 
@@ -112,7 +140,7 @@ def test_rotation_reissues_every_certificate_while_the_vip_keeps_answering(runni
     assert [host for host in before if after[host] == before[host]] == [], "certificates not re-issued"
     assert _served_serial(vip, appliance_ca) != served_before
     record_figure("certs_rotate_failed_health_checks", f"{len(_failed(answers))} of {len(answers)}")
-    _assert_every_check_answered(answers, "certs-rotate.log")
+    _assert_every_check_answered(answers, "certs-rotate.log", running_lab, since)
     # The database path still uses TLS end to end: the service reaches a primary.
     status, body = running_lab.health(timeout=10)
     assert status == 200 and body["database"]["role"] == "primary", body  # type: ignore[index]
@@ -162,17 +190,19 @@ def test_a_ca_rotation_moves_every_vm_to_a_new_ca_and_then_retires_the_old_one(r
     old_ca = running_lab.ca_file.read_text(encoding="utf-8")
     try:
         url = lab.public_health_url(running_lab.topology)
+        since = time.time()
         seconds, answers = _rotate_while_probing(lambda: _health_unverified(url), "--ca", log="certs-rotate-ca.log")
-        _assert_every_check_answered(answers, "certs-rotate-ca.log")
+        _assert_every_check_answered(answers, "certs-rotate-ca.log", running_lab, since)
         record_figure("certs_rotate_ca_seconds", round(seconds, 1))
         new_ca = lab.lab_ca_file(running_lab.topology).read_text(encoding="utf-8")
         assert new_ca != old_ca
         assert _trusted_cas() == dict.fromkeys(hosts, 2)
         assert _verifies(vip, new_ca) and not _verifies(vip, old_ca)
 
+        since = time.time()
         seconds, more = _rotate_while_probing(lambda: _health_unverified(url), "--retire-previous-ca",
                                               log="certs-retire-ca.log")
-        _assert_every_check_answered(more, "certs-retire-ca.log")
+        _assert_every_check_answered(more, "certs-retire-ca.log", running_lab, since)
         record_figure("certs_retire_previous_ca_seconds", round(seconds, 1))
         record_figure("certs_ca_rotation_health_checks", len(answers) + len(more))
         assert _trusted_cas() == dict.fromkeys(hosts, 1)
